@@ -1,0 +1,1 @@
+"""The `kstylegan` command (installed as `keras_stylegan.cli`)."""

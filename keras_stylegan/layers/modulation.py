@@ -1,0 +1,190 @@
+"""Style modulation: AdaIN (StyleGAN 2019) and modulated convolution (StyleGAN2)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_stylegan.layers.equalized import EqualizedDense, conv2d_resample
+from keras_stylegan.layers.serialization import register
+from keras_stylegan.layers.upfirdn import setup_filter
+
+
+def instance_norm(x, epsilon=1e-8):
+    """Normalizes each channel of each sample to zero mean and unit variance (NHWC)."""
+    x = x - ops.mean(x, axis=(1, 2), keepdims=True)
+    return x * ops.rsqrt(ops.mean(ops.square(x), axis=(1, 2), keepdims=True) + epsilon)
+
+
+@register
+class AdaIN(keras.layers.Layer):
+    """Adaptive instance normalization (Karras et al. 2019, eq. 1).
+
+    Instance-normalizes `x`, then applies a per-channel scale and bias computed from `w`
+    by an equalized affine layer (`style`, NVIDIA's `StyleMod`):
+    `y = norm(x) * (1 + s) + b` with `[s, b] = style(w)`.
+
+    Args:
+        epsilon: added to the variance.
+
+    Call arguments:
+        inputs: `[x, w]` with `x` `[N, H, W, C]` and `w` `[N, w_dim]`.
+
+    Example:
+    >>> layer = AdaIN()
+    >>> tuple(layer([np.ones([2, 4, 4, 8], "float32"), np.ones([2, 16], "float32")]).shape)
+    (2, 4, 4, 8)
+    """
+
+    def __init__(self, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        x_shape, w_shape = input_shape
+        self.channels = int(x_shape[-1])
+        self.style = EqualizedDense(2 * self.channels, activation="linear", name="style")
+        self.style.build(w_shape)
+
+    def call(self, inputs):
+        x, w = inputs
+        style = ops.cast(self.style(w), x.dtype)
+        scale = style[:, None, None, : self.channels] + 1.0
+        bias = style[:, None, None, self.channels:]
+        return instance_norm(x, self.epsilon) * scale + bias
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(epsilon=self.epsilon)
+        return config
+
+
+def modulated_conv2d(x, weight, styles, demodulate=True, up=1, down=1, resample_filter=None,
+                     padding=0, fused=False):
+    """Modulated (and demodulated) convolution of StyleGAN2 (Karras et al. 2020, eq. 1-3).
+
+    The kernel of sample n is `w'[kh, kw, i, o] = w[kh, kw, i, o] * s[n, i]`, divided by
+    `sqrt(sum_{kh,kw,i} w'^2 + 1e-8)` when demodulating. Two equivalent implementations:
+    scaling the activations around one shared convolution (default; fast on CPUs and
+    GPUs alike), or one grouped convolution with per-sample kernels (`fused=True`).
+
+    Args:
+        x: `[N, H, W, I]`.
+        weight: `[kh, kw, I, O]`.
+        styles: `[N, I]`.
+    """
+    weight = ops.cast(weight, x.dtype)
+    styles = ops.cast(styles, x.dtype)
+    dcoefs = None
+    if demodulate:
+        w2 = ops.sum(ops.square(weight), axis=(0, 1))  # [I, O]
+        dcoefs = ops.rsqrt(ops.matmul(ops.square(styles), w2) + 1e-8)  # [N, O]
+    if not fused:
+        x = x * styles[:, None, None, :]
+        x = conv2d_resample(x, weight, f=resample_filter, up=up, down=down, padding=padding)
+        if dcoefs is not None:
+            x = x * dcoefs[:, None, None, :]
+        return x
+    return _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding)
+
+
+def _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding):
+    """One convolution over all samples, with the batch folded into channel groups."""
+    import tensorflow as tf  # grouped convolutions are not in keras.ops
+
+    n = tf.shape(x)[0]
+    kh, kw, cin, cout = weight.shape
+    w = weight[None] * styles[:, None, None, :, None]  # [N, kh, kw, I, O]
+    if dcoefs is not None:
+        w = w * dcoefs[:, None, None, None, :]
+    # [kh, kw, I, N*O]: group g uses input channels of sample g and produces its outputs.
+    w = tf.reshape(tf.transpose(w, [1, 2, 3, 0, 4]), [kh, kw, cin, -1])
+    h, wd = x.shape[1], x.shape[2]
+    xg = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, wd, -1])  # [1, H, W, N*I]
+    if up == 1 and down == 1:
+        y = conv2d_resample(xg, w, padding=padding)
+    else:
+        # Grouped transposed/strided convolutions are not available everywhere: fall back
+        # to the per-sample path for resampling layers.
+        y = tf.map_fn(
+            lambda args: conv2d_resample(args[0][None], args[1], f=resample_filter, up=up, down=down,
+                                         padding=padding)[0],
+            (x, tf.transpose(tf.reshape(w, [kh, kw, cin, n, cout]), [3, 0, 1, 2, 4])),
+            fn_output_signature=x.dtype,
+        )
+        return y
+    return tf.transpose(tf.reshape(y, [y.shape[1], y.shape[2], n, cout]), [2, 0, 1, 3])
+
+
+@register
+class ModulatedConv2D(keras.layers.Layer):
+    """Convolution whose kernel is modulated per sample by styles (StyleGAN2).
+
+    The kernel `[kh, kw, in, out]` is stored unscaled; demodulation makes its scale
+    irrelevant, so no equalized-lr gain is applied (as in NVIDIA's code).
+
+    Args:
+        filters: output channels.
+        kernel_size: odd kernel size.
+        demodulate: divide by the per-sample kernel norm (off for ToRGB).
+        up: 1 or 2 (FIR upsampling before the convolution).
+        down: 1 or 2 (FIR downsampling after the convolution).
+        resample_filter: FIR taps.
+        fused: compute with one grouped convolution instead of activation scaling.
+
+    Call arguments:
+        inputs: `[x, styles]`, `x` `[N, H, W, in]`, `styles` `[N, in]`.
+
+    Example:
+    >>> layer = ModulatedConv2D(8, 3, up=2)
+    >>> tuple(layer([np.ones([2, 4, 4, 6], "float32"), np.ones([2, 6], "float32")]).shape)
+    (2, 8, 8, 8)
+    """
+
+    def __init__(self, filters, kernel_size, demodulate=True, up=1, down=1,
+                 resample_filter=(1, 3, 3, 1), fused=False, **kwargs):
+        super().__init__(**kwargs)
+        if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd int. Received: {kernel_size}")
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.demodulate = bool(demodulate)
+        self.up = int(up)
+        self.down = int(down)
+        self.resample_filter = [float(v) for v in np.asarray(resample_filter).reshape(-1)]
+        self.fused = bool(fused)
+        self._filter = setup_filter(self.resample_filter)
+
+    def build(self, input_shape):
+        x_shape, _ = input_shape
+        k = self.kernel_size
+        self.kernel = self.add_weight(
+            name="kernel", shape=(k, k, int(x_shape[-1]), self.filters),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
+        self.fan_in = int(x_shape[-1]) * k * k
+
+    def call(self, inputs):
+        x, styles = inputs
+        return modulated_conv2d(
+            x, self.kernel, styles, demodulate=self.demodulate, up=self.up, down=self.down,
+            resample_filter=self._filter, padding=self.kernel_size // 2, fused=self.fused,
+        )
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = input_shape[0]
+        scale = lambda v: None if v is None else v * self.up // self.down  # noqa: E731
+        return (n, scale(h), scale(w), self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters, kernel_size=self.kernel_size, demodulate=self.demodulate,
+            up=self.up, down=self.down, resample_filter=self.resample_filter, fused=self.fused,
+        )
+        return config
+
+
+__all__ = ["AdaIN", "ModulatedConv2D", "instance_norm", "modulated_conv2d"]

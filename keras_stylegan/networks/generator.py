@@ -1,0 +1,136 @@
+"""The generator: mapping network + synthesis network (Karras et al. 2019, 2020)."""
+import keras
+import numpy as np
+from keras import ops
+
+from keras_stylegan.layers.serialization import register
+from keras_stylegan.networks.common import ARCHITECTURES, check_channels, check_choice, check_positive_int
+from keras_stylegan.networks.mapping import MappingNetwork, check_psi
+from keras_stylegan.networks.synthesis import SynthesisNetwork
+from keras_stylegan.utils.shapes import parse_resolution
+
+# StyleGAN2 config-f; StyleGAN 2019 FFHQ has fmap_base 8192, i.e. channel_base 16384.
+DEFAULT_CHANNEL_BASE = {"stylegan": 16384, "stylegan2": 32768}
+
+
+@register
+class Generator(keras.Model):
+    """StyleGAN generator: `z -> mapping -> ws -> synthesis -> image`.
+
+    Images are NHWC on the [-1, 1] scale, unclipped, like NVIDIA's. `generator.mapping`
+    and `generator.synthesis` work on their own (the synthesis takes per-layer ws, so
+    W+ latents work too).
+
+    References: Karras et al. 2019, "A Style-Based Generator Architecture for GANs"
+    (`architecture="stylegan"`); Karras et al. 2020, "Analyzing and Improving the Image
+    Quality of StyleGAN" (`architecture="stylegan2"`).
+
+    Args:
+        architecture: `"stylegan"` (2019: AdaIN, progressive growing) or `"stylegan2"`.
+        resolution: int, `(height, width)` or `"WxH"`; each side a power of two
+            (non-square outputs start from a non-square base, e.g. 4x2 for 2:1).
+        channels: image channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+        z_dim: latent width.
+        w_dim: intermediate latent width.
+        num_classes: classes for conditioning (0: unconditional).
+        mapping_layers: layers in the mapping network.
+        mapping_lr_multiplier: learning-rate multiplier of the mapping network.
+        channel_base: numerator of the channel schedule `min(channel_base // res, channel_max)`
+            (default 32768 for StyleGAN2 config-f, 16384 for StyleGAN 2019).
+        channel_max: channel cap.
+        synthesis_architecture: StyleGAN2 `"orig"`, `"skip"` (default) or `"resnet"`.
+        resample_filter: FIR taps (default [1,3,3,1]; StyleGAN 2019 blurs with [1,2,1]).
+        conv_clamp: activation clamp (StyleGAN2-ADA trains with 256).
+        fused_modconv: grouped-convolution modulated convolutions.
+        fused_scale: StyleGAN 2019 fused upscaling (`"auto"`: from 128 px, as NVIDIA).
+        w_avg_beta: decay of the tracked average w.
+
+    Call arguments:
+        z: `[N, z_dim]` latents.
+        labels: one-hot `[N, num_classes]` or class ids `[N]` when conditional.
+        psi: truncation strength (1 = off, 0 = the average image).
+        truncation_cutoff: truncate only ws below this layer index (`None`: all).
+        noise_mode: `"random"`, `"const"` (stored noise maps) or `"none"`.
+        mix_z: a second batch of latents for style mixing.
+        mix_cutoff: layer index from which the ws of `mix_z` are used.
+        lod: level of detail (StyleGAN 2019 progressive growing).
+        update_w_avg: update the tracked average w (training).
+
+    Example:
+    >>> g = Generator(resolution=16, channels=4, z_dim=32, w_dim=32, channel_base=256, channel_max=16)
+    >>> z = np.random.RandomState(0).randn(2, 32).astype("float32")
+    >>> tuple(g(z, psi=0.7, noise_mode="const").shape)
+    (2, 16, 16, 4)
+    """
+
+    def __init__(self, architecture="stylegan2", resolution=1024, channels=3, z_dim=512, w_dim=512, num_classes=0,
+                 mapping_layers=8, mapping_lr_multiplier=0.01, channel_base=None, channel_max=512,
+                 synthesis_architecture="skip", resample_filter=None, conv_clamp=None, fused_modconv=False,
+                 fused_scale="auto", w_avg_beta=0.995, **kwargs):
+        super().__init__(**kwargs)
+        self.architecture = check_choice("architecture", architecture, ARCHITECTURES)
+        self.resolution = parse_resolution(resolution)
+        self.channels = check_channels(channels)
+        self.z_dim = check_positive_int("z_dim", z_dim)
+        self.w_dim = check_positive_int("w_dim", w_dim)
+        self.num_classes = check_positive_int("num_classes", num_classes, minimum=0)
+        self.mapping_layers = check_positive_int("mapping_layers", mapping_layers)
+        self.mapping_lr_multiplier = float(mapping_lr_multiplier)
+        self.channel_base = DEFAULT_CHANNEL_BASE[self.architecture] if channel_base is None else channel_base
+        self.channel_max = channel_max
+        self.synthesis_architecture = synthesis_architecture
+        self.resample_filter = None if resample_filter is None else [float(v) for v in resample_filter]
+        self.conv_clamp = conv_clamp
+        self.fused_modconv = bool(fused_modconv)
+        self.fused_scale = fused_scale
+        self.w_avg_beta = w_avg_beta
+        self.synthesis = SynthesisNetwork(
+            w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, architecture=self.architecture,
+            block_architecture=self.synthesis_architecture, channel_base=self.channel_base,
+            channel_max=self.channel_max, resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
+            fused_modconv=self.fused_modconv, fused_scale=self.fused_scale, name="synthesis",
+        )
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(
+            z_dim=self.z_dim, w_dim=self.w_dim, num_ws=self.num_ws, num_layers=self.mapping_layers,
+            num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier, w_avg_beta=self.w_avg_beta,
+            architecture=self.architecture, name="mapping",
+        )
+        self.build((None, self.z_dim))
+
+    def build(self, input_shape=None):
+        self.mapping.build()
+        self.synthesis.build()
+        self.built = True
+
+    def call(self, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="random", mix_z=None, mix_cutoff=None,
+             lod=None, update_w_avg=False):
+        check_psi(psi)
+        ws = self.mapping(z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff, update_w_avg=update_w_avg)
+        if mix_z is not None:
+            if mix_cutoff is None:
+                raise ValueError("`mix_cutoff` is required with `mix_z`.")
+            ws = self.mix(ws, self.mapping(mix_z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff),
+                          mix_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, lod=lod)
+
+    @staticmethod
+    def mix(ws, mix_ws, cutoff):
+        """Style mixing: layers `[0, cutoff)` from `ws`, layers `[cutoff, num_ws)` from `mix_ws`."""
+        layer = np.arange(ws.shape[1]).reshape(1, -1, 1)
+        return ops.where(layer < ops.convert_to_tensor(cutoff), ws, mix_ws)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self.resolution + (self.channels,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            architecture=self.architecture, resolution=list(self.resolution), channels=self.channels,
+            z_dim=self.z_dim, w_dim=self.w_dim, num_classes=self.num_classes, mapping_layers=self.mapping_layers,
+            mapping_lr_multiplier=self.mapping_lr_multiplier, channel_base=self.channel_base,
+            channel_max=self.channel_max, synthesis_architecture=self.synthesis_architecture,
+            resample_filter=self.resample_filter, conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv,
+            fused_scale=self.fused_scale, w_avg_beta=self.w_avg_beta,
+        )
+        return config

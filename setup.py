@@ -1,0 +1,49 @@
+"""Installs keras_stylegan; `cli/` and `zoo/` are mapped into its namespace.
+
+The design card keeps the command (`cli/`) and the model cards (`zoo/`) at the top of
+the repository. Installed, they become `keras_stylegan.cli` and `keras_stylegan.cards`, so no
+generic top-level `cli` or `zoo` module lands in site-packages. Editable installs map
+them the same way.
+"""
+import pathlib
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+version = {}
+exec((HERE / "keras_stylegan" / "version.py").read_text(), version)
+
+packages = find_packages(include=["keras_stylegan", "keras_stylegan.*"])
+packages += ["keras_stylegan.cli", "keras_stylegan.cards"]
+
+setup(
+    name="keras-stylegan",
+    version=version["__version__"],
+    description="StyleGAN and StyleGAN2 for Keras 3: train, sample, convert NVIDIA models, serve.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=packages,
+    package_dir={"keras_stylegan.cli": "cli", "keras_stylegan.cards": "zoo"},
+    package_data={
+        "keras_stylegan.cards": ["*.json"],
+        "keras_stylegan.presets": ["*/*.json", "*/*.h5"],
+    },
+    include_package_data=False,
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "numpy",
+        "pillow",
+        "click",
+        "tqdm",
+        "gdown",
+    ],
+    extras_require={
+        "test": ["pytest", "scipy"],
+        "video": ["imageio", "imageio-ffmpeg"],
+        "onnx": ["tf2onnx", "onnxruntime"],
+    },
+    entry_points={"console_scripts": ["kstylegan=keras_stylegan.cli.main:cli"]},
+)

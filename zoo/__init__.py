@@ -1,0 +1,1 @@
+"""Model cards: one JSON file per published model (installed as `keras_stylegan.cards`)."""
