@@ -1,0 +1,181 @@
+"""Generator, discriminator and mapping network: structure, truncation, mixing, noise, saving."""
+import keras
+import numpy as np
+import pytest
+
+from keras_stylegan import Discriminator, Generator
+
+TINY = dict(z_dim=16, w_dim=16, channel_base=128, channel_max=16, mapping_layers=2)
+
+
+def count(model):
+    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+
+
+def latents(n, dim=16, seed=0):
+    return np.random.RandomState(seed).randn(n, dim).astype("float32")
+
+
+# Learned-parameter counts as NVIDIA's code counts them (PyTorch parameters / TF trainables).
+@pytest.mark.large
+@pytest.mark.parametrize("kwargs, g_params, d_params", [
+    (dict(architecture="stylegan2", resolution=1024), 30_370_060, 29_012_513),
+    (dict(architecture="stylegan2", resolution=32, channel_base=1024, channel_max=64, z_dim=128, w_dim=128),
+     428_723, 288_993),
+    (dict(architecture="stylegan", resolution=1024), 26_219_627, 23_087_249),
+])
+def test_parameter_counts_match_nvidia(kwargs, g_params, d_params):
+    g = Generator(**kwargs)
+    d_kwargs = {k: v for k, v in kwargs.items() if k not in ("z_dim", "w_dim")}
+    if kwargs["architecture"] == "stylegan":
+        d_kwargs["channel_base"] = 16384
+    d = Discriminator(**d_kwargs)
+    assert count(g) == g_params
+    assert count(d) == d_params
+    if kwargs["architecture"] == "stylegan":  # NVIDIA: mapping 2,101,248 + synthesis 24,118,379
+        assert count(g.mapping) == 2_101_248
+
+
+@pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])
+@pytest.mark.parametrize("resolution, channels", [(16, 1), (16, 3), (16, 4), ((8, 16), 4), ((16, 8), 3), (8, 2)])
+def test_shapes_gray_rgb_rgba_and_non_square(architecture, resolution, channels):
+    g = Generator(architecture=architecture, resolution=resolution, channels=channels, **TINY)
+    d = Discriminator(architecture=architecture, resolution=resolution, channels=channels, channel_base=128,
+                      channel_max=16, mbstd_group_size=2)
+    h, w = (resolution, resolution) if isinstance(resolution, int) else resolution
+    images = g(latents(2), noise_mode="random")
+    assert tuple(images.shape) == (2, h, w, channels)
+    assert np.all(np.isfinite(images))
+    assert tuple(d(images).shape) == (2, 1)
+    # The base block is non-square too: 16 wide x 8 high starts at 4x2.
+    assert g.synthesis.blocks[0].resolution == (h * 4 // max(h, w), w * 4 // max(h, w))
+
+
+@pytest.mark.parametrize("block", ["orig", "skip", "resnet"])
+def test_stylegan2_variants(block):
+    g = Generator(synthesis_architecture=block, resolution=16, **TINY)
+    d = Discriminator(block_architecture=block, resolution=16, channel_base=128, channel_max=16)
+    assert tuple(d(g(latents(4))).shape) == (4, 1)
+    torgbs = [b for b in g.synthesis.blocks if b.torgb is not None]
+    assert len(torgbs) == (3 if block == "skip" else 1)
+    assert [b.skip is not None for b in g.synthesis.blocks[1:]] == [block == "resnet"] * 2
+    assert [b.fromrgb is not None for b in d.blocks] == [True, block == "skip"]
+
+
+def test_truncation_psi_0_gives_w_avg_and_psi_1_gives_w():
+    g = Generator(resolution=8, **TINY)
+    g.mapping.w_avg.assign(np.random.RandomState(1).randn(16).astype("float32"))
+    z = latents(3)
+    w = np.asarray(g.mapping(z))
+    w0 = np.asarray(g.mapping(z, psi=0.0))
+    np.testing.assert_allclose(w0, np.broadcast_to(g.mapping.w_avg.numpy(), w0.shape), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(g.mapping(z, psi=1.0)), w, atol=1e-6)
+    half = np.asarray(g.mapping(z, psi=0.5, truncation_cutoff=2))
+    w_avg = g.mapping.w_avg.numpy()
+    np.testing.assert_allclose(half[:, :2], w_avg + 0.5 * (w[:, :2] - w_avg), atol=1e-5)
+    np.testing.assert_allclose(half[:, 2:], w[:, 2:], atol=1e-6)
+
+
+def test_w_avg_tracks_moving_average():
+    g = Generator(resolution=8, w_avg_beta=0.9, **TINY)
+    z = latents(4)
+    w = np.asarray(g.mapping(z))[:, 0]
+    g.mapping(z, update_w_avg=True)
+    np.testing.assert_allclose(g.mapping.w_avg.numpy(), 0.1 * w.mean(axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_mixing_switches_styles_exactly_at_the_crossover():
+    g = Generator(resolution=16, **TINY)
+    z1, z2 = latents(2, seed=1), latents(2, seed=2)
+    ws1, ws2 = np.asarray(g.mapping(z1)), np.asarray(g.mapping(z2))
+    for cutoff in (1, 3, g.num_ws - 1):
+        mixed = np.asarray(Generator.mix(ws1, ws2, cutoff))
+        np.testing.assert_array_equal(mixed[:, :cutoff], ws1[:, :cutoff])
+        np.testing.assert_array_equal(mixed[:, cutoff:], ws2[:, cutoff:])
+        # The generator's own mixing equals synthesis of the mixed ws.
+        direct = g(z1, mix_z=z2, mix_cutoff=cutoff, noise_mode="const")
+        np.testing.assert_allclose(direct, g.synthesis(mixed, noise_mode="const"), atol=1e-5)
+
+
+@pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])
+def test_noise_modes(architecture):
+    g = Generator(architecture=architecture, resolution=16, **TINY)
+    for layer in (b.conv1 for b in g.synthesis.blocks):
+        layer.noise.noise_strength.assign(np.ones(layer.noise.noise_strength.shape, "float32"))
+    z = latents(2)
+    const_a, const_b = g(z, noise_mode="const"), g(z, noise_mode="const")
+    np.testing.assert_array_equal(const_a, const_b)
+    random_a, random_b = g(z, noise_mode="random"), g(z, noise_mode="random")
+    assert np.abs(np.asarray(random_a) - np.asarray(random_b)).max() > 1e-3
+    none_a = g(z, noise_mode="none")
+    assert np.abs(np.asarray(none_a) - np.asarray(const_a)).max() > 1e-3
+    for layer in (b.conv1 for b in g.synthesis.blocks):
+        layer.noise.noise_strength.assign(np.zeros(layer.noise.noise_strength.shape, "float32"))
+    np.testing.assert_allclose(g(z, noise_mode="random"), g(z, noise_mode="none"), atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])
+def test_keras_save_load_round_trip(tmp_path, architecture):
+    g = Generator(architecture=architecture, resolution=(8, 16), channels=4, num_classes=3, **TINY)
+    d = Discriminator(architecture=architecture, resolution=(8, 16), channels=4, num_classes=3, channel_base=128,
+                      channel_max=16, mbstd_group_size=2)
+    z, labels = latents(2), np.array([0, 2])
+    g.mapping.w_avg.assign(np.full([16], 0.3, "float32"))
+    expected = g(z, labels=labels, psi=0.7, noise_mode="const")
+    g.save(tmp_path / "g.keras")
+    d.save(tmp_path / "d.keras")
+    g2 = keras.saving.load_model(tmp_path / "g.keras")
+    d2 = keras.saving.load_model(tmp_path / "d.keras")
+    np.testing.assert_allclose(g2(z, labels=labels, psi=0.7, noise_mode="const"), expected, atol=1e-6)
+    np.testing.assert_allclose(d2(expected, labels=labels), d(expected, labels=labels), atol=1e-6)
+    assert g2.get_config() == g.get_config()
+    assert Generator.from_config(g.get_config()).get_config() == g.get_config()
+    assert Discriminator.from_config(d.get_config()).get_config() == d.get_config()
+
+
+def test_progressive_lod_fades_between_resolutions():
+    g = Generator(architecture="stylegan", resolution=16, **TINY)
+    ws = g.mapping(latents(1))
+    full = np.asarray(g.synthesis(ws, lod=0.0, noise_mode="const"))
+    half = np.asarray(g.synthesis(ws, lod=1.0, noise_mode="const"))
+    mid = np.asarray(g.synthesis(ws, lod=0.5, noise_mode="const"))
+    np.testing.assert_allclose(mid, 0.5 * (full + half), atol=1e-5)
+    # lod 1: the 8x8 image upscaled by nearest neighbour: 2x2 blocks are constant.
+    np.testing.assert_allclose(half[:, ::2, ::2], half[:, 1::2, 1::2], atol=1e-5)
+    # At lod 1 the discriminator sees only the 2x2-averaged image: adding a pattern
+    # with zero mean in every 2x2 cell changes the score at lod 0, not at lod 1.
+    d = Discriminator(architecture="stylegan", resolution=16, channel_base=128, channel_max=16)
+    checker = np.indices((16, 16)).sum(axis=0) % 2 * 2.0 - 1.0
+    other = full + 0.5 * checker[None, :, :, None].astype("float32")
+    assert abs(float(d(full, lod=0.0)[0, 0]) - float(d(other, lod=0.0)[0, 0])) > 1e-4
+    np.testing.assert_allclose(d(full, lod=1.0), d(other, lod=1.0), atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(resolution=48), "resolution"),
+    (dict(resolution=2), "resolution"),
+    (dict(resolution="64xabc"), "resolution"),
+    (dict(resolution=(64, 8)), "aspect"),
+    (dict(channels=5), "channels"),
+    (dict(channels=0), "channels"),
+    (dict(architecture="stylegan3"), "architecture"),
+    (dict(synthesis_architecture="unet"), "architecture"),
+])
+def test_bad_arguments_name_the_argument_and_value(kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        Generator(**{**dict(resolution=8, **TINY), **kwargs})
+    assert repr(list(kwargs.values())[0]) in str(info.value) or str(list(kwargs.values())[0]) in str(info.value)
+
+
+def test_bad_call_inputs():
+    g = Generator(resolution=8, **TINY)
+    with pytest.raises(ValueError, match=r"`z` must have shape \[N, 16\]"):
+        g(latents(2, dim=15))
+    for psi in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="psi"):
+            g(latents(2), psi=psi)
+    with pytest.raises(ValueError, match="noise_mode"):
+        g(latents(2), noise_mode="fixed")
+    d = Discriminator(resolution=8, channel_base=128, channel_max=16)
+    with pytest.raises(ValueError, match="images"):
+        d(np.zeros([2, 16, 16, 3], "float32"))
