@@ -1,0 +1,133 @@
+"""Local presets: a directory with `config.json`, `model.weights.h5` and `metadata.json`.
+
+`config.json` holds the generator's (and discriminator's) constructor arguments,
+`model.weights.h5` the generator weights, `discriminator.weights.h5` the discriminator's
+when there is one. Weights may be stored in float16 to halve the size; they are always
+loaded into float32 variables. A preset is written into a temporary directory and renamed
+into place, so a half-written preset never exists under the final name.
+"""
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+D_WEIGHTS_FILE = "discriminator.weights.h5"
+METADATA_FILE = "metadata.json"
+_SKIP_CONFIG = ("name", "trainable", "dtype")
+
+
+def _constructor_config(model):
+    return {k: v for k, v in model.get_config().items() if k not in _SKIP_CONFIG}
+
+
+def _key(variable):
+    """The variable's path inside its model (the model's own unique name dropped)."""
+    return variable.path.split("/", 1)[1]
+
+
+def _save_weights(model, path, dtype):
+    """Writes every variable (by its path) into an HDF5 file, optionally as float16."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        for variable in model.weights:
+            value = np.asarray(variable.numpy())
+            if dtype == "float16" and value.dtype == np.float32 and "seed_generator" not in variable.path:
+                value = value.astype(np.float16)
+            f.create_dataset(_key(variable), data=value)
+
+
+def _load_weights(model, path):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        stored = set()
+        f.visititems(lambda name, obj: stored.add(name) if isinstance(obj, h5py.Dataset) else None)
+        for variable in model.weights:
+            if _key(variable) not in stored:
+                raise ValueError(f"{path} has no weights for {_key(variable)}: preset and config do not match")
+            value = np.asarray(f[_key(variable)][()])
+            if value.shape != tuple(variable.shape):
+                raise ValueError(f"{path}: {_key(variable)} has shape {value.shape}, expected {tuple(variable.shape)}")
+            variable.assign(value.astype(variable.dtype))
+
+
+def save_preset(directory, generator, discriminator=None, metadata=None, weights_dtype="float32"):
+    """Writes a preset directory atomically.
+
+    Args:
+        directory: target directory (replaced if it exists).
+        generator: a `keras_stylegan.Generator`.
+        discriminator: optional `keras_stylegan.Discriminator`.
+        metadata: JSON-serializable dict (source, license, notes, ...).
+        weights_dtype: `"float32"` or `"float16"` (storage only).
+
+    Example:
+    >>> save_preset("/tmp/my_preset", generator)  # doctest: +SKIP
+    >>> g = keras_stylegan.zoo.load("/tmp/my_preset")  # doctest: +SKIP
+    """
+    if weights_dtype not in ("float32", "float16"):
+        raise ValueError(f"weights_dtype must be 'float32' or 'float16'. Received: {weights_dtype!r}")
+    directory = os.path.abspath(os.fspath(directory))
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".preset-", dir=parent)
+    try:
+        config = {"generator": _constructor_config(generator)}
+        if discriminator is not None:
+            config["discriminator"] = _constructor_config(discriminator)
+        with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
+            json.dump(config, f, indent=1)
+        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+            json.dump(dict(metadata or {}, weights_dtype=weights_dtype), f, indent=1, default=str)
+        _save_weights(generator, os.path.join(tmp, WEIGHTS_FILE), weights_dtype)
+        if discriminator is not None:
+            _save_weights(discriminator, os.path.join(tmp, D_WEIGHTS_FILE), weights_dtype)
+        if os.path.exists(directory):
+            old = directory + ".old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def is_preset_dir(path):
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, CONFIG_FILE))
+
+
+def load_preset(directory, discriminator=False):
+    """Reads a preset directory.
+
+    Returns:
+        `(generator, discriminator or None, metadata)`.
+    """
+    from keras_stylegan.networks import Discriminator, Generator
+
+    directory = os.fspath(directory)
+    if not is_preset_dir(directory):
+        raise ValueError(f"{directory} is not a keras_stylegan preset (no {CONFIG_FILE})")
+    with open(os.path.join(directory, CONFIG_FILE)) as f:
+        config = json.load(f)
+    metadata = {}
+    if os.path.isfile(os.path.join(directory, METADATA_FILE)):
+        with open(os.path.join(directory, METADATA_FILE)) as f:
+            metadata = json.load(f)
+    generator = Generator(**config["generator"])
+    _load_weights(generator, os.path.join(directory, WEIGHTS_FILE))
+    d = None
+    if discriminator:
+        if "discriminator" not in config:
+            raise ValueError(f"the preset {directory} has no discriminator")
+        d = Discriminator(**config["discriminator"])
+        _load_weights(d, os.path.join(directory, D_WEIGHTS_FILE))
+    return generator, d, metadata
