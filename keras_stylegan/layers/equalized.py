@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.layers.upfirdn import filter_size, setup_filter, upfirdn2d
+from keras_stylegan.layers.upfirdn import filter_size, filter_taps, setup_filter, upfirdn2d
 
 ACTIVATIONS = ("linear", "lrelu")
 DEFAULT_GAINS = {"linear": 1.0, "lrelu": math.sqrt(2.0)}
@@ -193,7 +193,7 @@ class EqualizedConv2D(keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.up = int(up)
         self.down = int(down)
-        self.resample_filter = [float(v) for v in np.asarray(resample_filter).reshape(-1)]
+        self.resample_filter = filter_taps(resample_filter)
         self.lr_multiplier = float(lr_multiplier)
         self.weight_gain = float(weight_gain)
         self.activation_gain = None if activation_gain is None else float(activation_gain)

@@ -28,8 +28,16 @@ class MinibatchStdDev(keras.layers.Layer):
         self.group_size = None if group_size is None else int(group_size)
         self.num_channels = int(num_channels)
 
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is not None and channels % self.num_channels:
+            raise ValueError(f"num_channels ({self.num_channels}) must divide the input channels. Received: {channels}")
+
     def call(self, inputs):
         x = inputs
+        batch = x.shape[0]
+        if batch is not None and self.group_size and batch % min(self.group_size, batch):
+            raise ValueError(f"group_size ({self.group_size}) must divide the batch size. Received batch: {batch}")
         _, height, width, channels = x.shape
         n = ops.shape(x)[0]
         g = n if self.group_size is None else ops.minimum(self.group_size, n)

@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_stylegan.layers.equalized import EqualizedDense, conv2d_resample
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.layers.upfirdn import setup_filter
+from keras_stylegan.layers.upfirdn import filter_taps, setup_filter
 
 
 def instance_norm(x, epsilon=1e-8):
@@ -153,7 +153,7 @@ class ModulatedConv2D(keras.layers.Layer):
         self.demodulate = bool(demodulate)
         self.up = int(up)
         self.down = int(down)
-        self.resample_filter = [float(v) for v in np.asarray(resample_filter).reshape(-1)]
+        self.resample_filter = filter_taps(resample_filter)
         self.fused = bool(fused)
         self._filter = setup_filter(self.resample_filter)
 

@@ -40,6 +40,14 @@ def setup_filter(f, normalize=True):
     return f
 
 
+def filter_taps(resample_filter, name="resample_filter"):
+    """Validates 1-D filter taps (applied separably) and returns them as a list of floats."""
+    taps = np.asarray(resample_filter, dtype=np.float64)
+    if taps.ndim != 1 or taps.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D list of taps. Received shape {taps.shape}")
+    return [float(v) for v in taps]
+
+
 def filter_size(f):
     f = np.asarray(f)
     if f.ndim == 1:
@@ -136,7 +144,7 @@ class FirResample(keras.layers.Layer):
             raise ValueError(f"Use up or down (each >= 1), not both. Received: up={up}, down={down}")
         self.up = int(up)
         self.down = int(down)
-        self.resample_filter = tuple(float(v) for v in np.asarray(resample_filter).reshape(-1))
+        self.resample_filter = filter_taps(resample_filter)
         self.padding = padding if isinstance(padding, int) else tuple(padding)
         self.gain = float(gain)
         self._filter = setup_filter(self.resample_filter)
@@ -150,7 +158,7 @@ class FirResample(keras.layers.Layer):
         else:
             fw, fh = filter_size(self._filter)
             px0, px1, py0, py1 = parse_padding(self.padding)
-            pad = (px0 + (fw - 1) // 2, px1 + fw // 2, py0 + (fh - 1) // 2, py1 + fh // 2)
+            pad = (px0 + fw // 2, px1 + (fw - 1) // 2, py0 + fh // 2, py1 + (fh - 1) // 2)  # NVIDIA's filter2d
             x = upfirdn2d(x, self._filter, padding=pad, gain=self.gain)
         return x
 

@@ -1,0 +1,5 @@
+"""Makes the shared helpers in `tests/test_case.py` importable as `test_case` (tests/ is no package)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
