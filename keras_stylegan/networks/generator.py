@@ -114,6 +114,13 @@ class Generator(keras.Model):
                           mix_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, lod=lod)
 
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Same as `keras_stylegan.zoo.load(preset)`: a card name, preset directory, pickle or URL."""
+        from keras_stylegan.zoo import load
+
+        return load(preset, **kwargs)
+
     @staticmethod
     def mix(ws, mix_ws, cutoff):
         """Style mixing: layers `[0, cutoff)` from `ws`, layers `[cutoff, num_ws)` from `mix_ws`."""
