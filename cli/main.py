@@ -1,17 +1,21 @@
 """`kstylegan`: the command-line interface, a thin layer over keras_stylegan."""
 import click
 
+from keras_stylegan.cli import common  # noqa: F401 - quiets TensorFlow before it loads
+from keras_stylegan.cli.zoo import zoo_group
 from keras_stylegan.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kstylegan")
 def cli():
-    """StyleGAN for Keras: sample, train, convert and export models.
+    """StyleGAN for Keras: pretrained models, conversion of NVIDIA pickles.
 
-    Example: kstylegan sample --n 16 --out grid.png
+    Example: kstylegan zoo list
     """
 
+
+cli.add_command(zoo_group)
 
 if __name__ == "__main__":
     cli()

@@ -37,6 +37,26 @@ def _const(w):  # [C, H, W] -> [H, W, C]
     return np.transpose(w, (1, 2, 0))
 
 
+def _tf_noise(w):  # [1, 1, H, W] -> [H, W]
+    return w[0, 0]
+
+
+def _tf_const(w):  # [1, C, H, W] -> [H, W, C]
+    return np.transpose(w[0], (1, 2, 0))
+
+
+# Each layout change and its inverse, so the same tables also export our weights.
+_INVERSE = {
+    None: lambda v: v,
+    _fc: np.transpose,
+    _conv: lambda v: np.transpose(v, (3, 2, 0, 1)),
+    _conv_flipped: lambda v: np.transpose(v[::-1, ::-1], (3, 2, 0, 1)),
+    _const: lambda v: np.transpose(v, (2, 0, 1)),
+    _tf_noise: lambda v: v[None, None],
+    _tf_const: lambda v: np.transpose(v, (2, 0, 1))[None],
+}
+
+
 def _assign(variable, value, name):
     value = np.asarray(value, dtype=np.float32)
     if tuple(variable.shape) != value.shape:
@@ -66,6 +86,19 @@ class _Loader:
         return sorted(k for k in self.params if k not in self.used and not any(re.fullmatch(p, k) for p in ignore))
 
 
+class _Exporter:
+    """Runs a table backwards: records each variable under its source name and layout."""
+
+    def __init__(self):
+        self.params = {}
+
+    def __call__(self, variable, name, transform=None):
+        self.params[name] = np.array(_INVERSE[transform](np.asarray(variable.numpy())), order="C")
+
+    def has(self, name):
+        return True
+
+
 def _load_fc(load, layer, prefix):
     load(layer.kernel, prefix + ".weight", _fc)
     if layer.bias is not None:
@@ -87,7 +120,7 @@ def _load_mapping(load, mapping, prefix="mapping"):
 
 def load_stylegan2_generator(generator, state_dict, source="G"):
     """Assigns a stylegan2-ada-pytorch generator state dict to a `Generator`."""
-    load = _Loader(state_dict, source)
+    load = state_dict if isinstance(state_dict, _Exporter) else _Loader(state_dict, source)
     _load_mapping(load, generator.mapping)
     for block in generator.synthesis.blocks:
         p = f"synthesis.{block_name(block.resolution)}"
@@ -107,12 +140,12 @@ def load_stylegan2_generator(generator, state_dict, source="G"):
             load(block.torgb.bias, f"{p}.torgb.bias")
         if block.skip is not None:
             load(block.skip.kernel, f"{p}.skip.weight", _conv)
-    return load.unused(ignore=(r".*resample_filter",))
+    return [] if isinstance(load, _Exporter) else load.unused(ignore=(r".*resample_filter",))
 
 
 def load_stylegan2_discriminator(discriminator, state_dict, source="D"):
     """Assigns a stylegan2-ada-pytorch discriminator state dict to a `Discriminator`."""
-    load = _Loader(state_dict, source)
+    load = state_dict if isinstance(state_dict, _Exporter) else _Loader(state_dict, source)
     for block in discriminator.blocks:
         p = block.name
         for key in ("fromrgb", "conv0", "conv1", "skip"):
@@ -132,7 +165,7 @@ def load_stylegan2_discriminator(discriminator, state_dict, source="D"):
     _load_fc(load, epilogue.out, p + ".out")
     if discriminator.mapping is not None:
         _load_mapping(load, discriminator.mapping)
-    return load.unused(ignore=(r".*resample_filter",))
+    return [] if isinstance(load, _Exporter) else load.unused(ignore=(r".*resample_filter",))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,7 +248,7 @@ def tf_stylegan2_discriminator_to_torch(tf_params, base=4):
 
 def load_stylegan_generator(generator, tf_params, source="Gs"):
     """Assigns a flattened TF1 StyleGAN (2019) `G_style` to a `Generator(architecture="stylegan")`."""
-    load = _Loader(tf_params, source)
+    load = tf_params if isinstance(tf_params, _Exporter) else _Loader(tf_params, source)
     mapping = generator.mapping
     for i, fc in enumerate(mapping.fcs):
         load(fc.kernel, f"mapping/Dense{i}/weight")
@@ -231,21 +264,21 @@ def load_stylegan_generator(generator, tf_params, source="Gs"):
             if layer.conv is not None:
                 load(layer.conv.kernel, p + "/weight")
             load(layer.noise.noise_strength, p + "/Noise/weight")
-            load(layer.noise.noise_const, f"synthesis/noise{2 * i + j}", lambda v: v[0, 0])
+            load(layer.noise.noise_const, f"synthesis/noise{2 * i + j}", _tf_noise)
             load(layer.bias, p + "/bias")
             load(layer.adain.style.kernel, p + "/StyleMod/weight")
             load(layer.adain.style.bias, p + "/StyleMod/bias")
         if block.is_first:
-            load(block.const.const, scope + "/Const/const", lambda v: np.transpose(v[0], (1, 2, 0)))
+            load(block.const.const, scope + "/Const/const", _tf_const)
         lod = len(blocks) - 1 - i
         load(block.torgb.conv.kernel, f"synthesis/ToRGB_lod{lod}/weight")
         load(block.torgb.conv.bias, f"synthesis/ToRGB_lod{lod}/bias")
-    return load.unused(ignore=(r".*lod",))
+    return [] if isinstance(load, _Exporter) else load.unused(ignore=(r".*lod",))
 
 
 def load_stylegan_discriminator(discriminator, tf_params, source="D"):
     """Assigns a TF1 StyleGAN (2019) `D_basic` to a `Discriminator(architecture="stylegan")`."""
-    load = _Loader(tf_params, source)
+    load = tf_params if isinstance(tf_params, _Exporter) else _Loader(tf_params, source)
 
     def conv(layer, name):
         load(layer.kernel, name + "/weight")
@@ -263,7 +296,25 @@ def load_stylegan_discriminator(discriminator, tf_params, source="D"):
     conv(epilogue.conv, f"{base}/Conv")
     conv(epilogue.fc, f"{base}/Dense0")
     conv(epilogue.out, f"{base}/Dense1")
-    return load.unused(ignore=(r".*lod",))
+    return [] if isinstance(load, _Exporter) else load.unused(ignore=(r".*lod",))
+
+
+def export_weights(network):
+    """Our weights under NVIDIA's names and layouts (the inverse of the load tables).
+
+    StyleGAN2 networks give a stylegan2-ada-pytorch state dict; StyleGAN 2019 networks the
+    flattened TF1 variables (`mapping/Dense0/weight`, `synthesis/4x4/Const/const`, ...).
+    Used to test conversion and to hand weights back to NVIDIA's tools.
+    """
+    from keras_stylegan.networks import Generator
+
+    exporter = _Exporter()
+    is_generator = isinstance(network, Generator)
+    if network.architecture == "stylegan2":
+        (load_stylegan2_generator if is_generator else load_stylegan2_discriminator)(network, exporter)
+    else:
+        (load_stylegan_generator if is_generator else load_stylegan_discriminator)(network, exporter)
+    return exporter.params
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,24 @@
+"""Shared CLI plumbing: quiet TensorFlow, one-line errors with exit code 2."""
+import functools
+import os
+import pickle
+import sys
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def one_line_errors(func):
+    """Turns expected failures (bad input, missing files, network, unsafe pickles) into `Error: ...`, exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, OSError, pickle.UnpicklingError, KeyError) as e:
+            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
+
+    return wrapper

@@ -1,0 +1,79 @@
+"""`kstylegan zoo`: list, inspect, download and convert pretrained models."""
+import json
+
+import click
+
+from keras_stylegan.cli.common import one_line_errors
+
+
+@click.group("zoo")
+def zoo_group():
+    """Pretrained models: NVIDIA's published StyleGAN/StyleGAN2 networks and plugins.
+
+    Example: kstylegan zoo info ffhq
+    """
+
+
+@zoo_group.command("list")
+def list_command():
+    """List every model card (name, resolution, architecture, license).
+
+    Example: kstylegan zoo list
+    """
+    from keras_stylegan.zoo import get_card, list_cards
+
+    for name in list_cards():
+        card = get_card(name)
+        aliases = f" ({', '.join(card.aliases)})" if card.aliases else ""
+        click.echo(f"{name}{aliases}  {card.resolution}  {card.architecture}  {card.license}")
+
+
+@zoo_group.command("info")
+@click.argument("name")
+@one_line_errors
+def info_command(name):
+    """Show a model card as JSON.
+
+    Example: kstylegan zoo info ffhq
+    """
+    from keras_stylegan.zoo import get_card
+
+    click.echo(json.dumps(get_card(name).to_dict(), indent=1))
+
+
+@zoo_group.command("download")
+@click.argument("name")
+@one_line_errors
+def download_command(name):
+    """Download a model's pickle into the cache (checksum recorded on first use).
+
+    Example: kstylegan zoo download stylegan2-ffhq-1024
+    """
+    from keras_stylegan.zoo import get_card
+    from keras_stylegan.zoo.download import download
+
+    card = get_card(name)
+    click.echo(download(card.urls[0], sha256=card.sha256, filename=f"{card.name}.pkl"))
+
+
+@zoo_group.command("convert")
+@click.argument("pickle_path", type=click.Path(dir_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--no-discriminator", is_flag=True, help="Convert only the generator.")
+@click.option("--float16", is_flag=True, help="Store the weights as float16 (half the size).")
+@one_line_errors
+def convert_command(pickle_path, outdir, no_discriminator, float16):
+    """Convert an official NVIDIA pickle (TF1 or PyTorch) into a local preset.
+
+    The pickle is read with a restricted unpickler: no code inside it runs.
+
+    Example: kstylegan zoo convert stylegan2-ffhq-config-f.pkl ffhq-preset/
+    """
+    from keras_stylegan.zoo.convert import convert_pickle
+    from keras_stylegan.zoo.presets import save_preset
+
+    out = convert_pickle(pickle_path, discriminator=not no_discriminator)
+    metadata = dict(out["metadata"], source=str(pickle_path))
+    path = save_preset(outdir, out["generator"], out["discriminator"], metadata=metadata,
+                       weights_dtype="float16" if float16 else "float32")
+    click.echo(f"wrote {path}")
