@@ -7,7 +7,7 @@ official weights load without rescaling.
 import math
 
 import keras
-import numpy as np
+import numpy as np  # noqa: F401 - the docstring examples use it
 from keras import ops
 
 from keras_stylegan.layers.serialization import register

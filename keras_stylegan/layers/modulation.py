@@ -1,7 +1,7 @@
 """Style modulation: AdaIN (StyleGAN 2019) and modulated convolution (StyleGAN2)."""
 
 import keras
-import numpy as np
+import numpy as np  # noqa: F401 - the docstring examples use it
 from keras import ops
 
 from keras_stylegan.layers.equalized import EqualizedDense, conv2d_resample

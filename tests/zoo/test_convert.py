@@ -120,3 +120,51 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
         assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_zoo_load_card_downloads_converts_and_caches(tmp_path, monkeypatch):
+    """A card whose pickle is served by a local HTTP server: download, convert, cache, reuse."""
+    import http.server
+    import threading
+
+    from keras_stylegan.zoo import ModelCard, register, unregister
+
+    g, d = stylegan2_pair()
+    g_kwargs = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=4, mapping_kwargs=dict(num_layers=2),
+                    synthesis_kwargs=dict(channel_base=64, channel_max=8))
+    write_pytorch_pickle(tmp_path / "net.pkl", {
+        "G_ema": dict(class_name="Generator", init_kwargs=g_kwargs, state_dict=export_weights(g))})
+    payload = (tmp_path / "net.pkl").read_bytes()
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("KERAS_STYLEGAN_CACHE", str(tmp_path / "cache"))
+    card = ModelCard(name="local-tiny", architecture="stylegan2", resolution="16x16", channels=4,
+                     generator=dict(architecture="stylegan2", resolution=16, channels=4, z_dim=8, w_dim=8,
+                                    channel_base=64, channel_max=8, mapping_layers=2),
+                     urls=[f"http://127.0.0.1:{server.server_address[1]}/net.pkl"],
+                     source_format="pytorch-pickle", license="test")
+    register(card)
+    try:
+        z = np.random.RandomState(7).randn(2, 8).astype("float32")
+        first = load("local-tiny", progress=False)
+        second = load("local-tiny", progress=False)  # from the converted preset: no request
+        for g2 in (first, second):
+            np.testing.assert_allclose(g2(z, noise_mode="const"), g(z, noise_mode="const"), atol=1e-5)
+        assert requests == ["/net.pkl"]
+        assert (tmp_path / "cache" / "presets" / "local-tiny" / "config.json").exists()
+    finally:
+        unregister("local-tiny")
+        server.shutdown()
