@@ -385,7 +385,6 @@ class SynthesisNetwork(keras.layers.Layer):
         return len(self.blocks) - 1
 
     def build(self, input_shape=None):
-        ws_shape = (None, self.num_ws, self.w_dim)
         x_shape = None
         for block in self.blocks:
             block.build(((None, 2 + block.num_torgb, self.w_dim), x_shape))
@@ -393,7 +392,6 @@ class SynthesisNetwork(keras.layers.Layer):
         self.lod = None
         if self.architecture == "stylegan":
             self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False)
-        del ws_shape
 
     def call(self, ws, noise_mode="random", lod=None):
         check_noise_mode(noise_mode)
