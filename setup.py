@@ -39,6 +39,8 @@ setup(
         "click",
         "tqdm",
         "gdown",
+        "h5py",
+        "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
         "test": ["pytest", "scipy"],

@@ -2,6 +2,7 @@
 import click
 
 from keras_stylegan.cli import common  # noqa: F401 - quiets TensorFlow before it loads
+from keras_stylegan.cli.sample import COMMANDS as SAMPLE_COMMANDS
 from keras_stylegan.cli.zoo import zoo_group
 from keras_stylegan.version import __version__
 
@@ -16,6 +17,8 @@ def cli():
 
 
 cli.add_command(zoo_group)
+for command in SAMPLE_COMMANDS:
+    cli.add_command(command)
 
 if __name__ == "__main__":
     cli()

@@ -215,7 +215,10 @@ class Discriminator(keras.Model):
         mbstd_group_size: minibatch-stddev group size.
         mbstd_num_channels: minibatch-stddev channels.
         cmap_dim: projection width (default: channels at 4x4).
-        mapping_layers: layers of the label mapping network.
+        mapping_layers: dense layers of the label mapping network after the class embedding
+            (8 in stylegan2-ada-pytorch; 0 in the TensorFlow StyleGAN2-ADA, e.g. CIFAR-10).
+        mapping_lr_multiplier: learning-rate multiplier of those layers (NVIDIA: 0.01 in
+            PyTorch, 0.1 in TensorFlow).
         resample_filter: FIR taps.
         conv_clamp: activation clamp.
 
@@ -232,8 +235,8 @@ class Discriminator(keras.Model):
 
     def __init__(self, architecture="stylegan2", resolution=1024, channels=3, num_classes=0,
                  block_architecture="resnet", channel_base=32768, channel_max=512, mbstd_group_size=4,
-                 mbstd_num_channels=1, cmap_dim=None, mapping_layers=8, resample_filter=None, conv_clamp=None,
-                 **kwargs):
+                 mbstd_num_channels=1, cmap_dim=None, mapping_layers=8, mapping_lr_multiplier=0.01,
+                 resample_filter=None, conv_clamp=None, **kwargs):
         super().__init__(**kwargs)
         self.architecture = check_choice("architecture", architecture, ARCHITECTURES)
         self.resolution = parse_resolution(resolution)
@@ -244,7 +247,8 @@ class Discriminator(keras.Model):
         self.channel_max = check_positive_int("channel_max", channel_max)
         self.mbstd_group_size = int(mbstd_group_size or 0)
         self.mbstd_num_channels = int(mbstd_num_channels)
-        self.mapping_layers = check_positive_int("mapping_layers", mapping_layers)
+        self.mapping_layers = check_positive_int("mapping_layers", mapping_layers, minimum=0)
+        self.mapping_lr_multiplier = float(mapping_lr_multiplier)
         self.resample_filter = None if resample_filter is None else [float(v) for v in resample_filter]
         self.conv_clamp = conv_clamp
         shapes = block_shapes(self.resolution)[::-1]  # largest first
@@ -271,7 +275,8 @@ class Discriminator(keras.Model):
         self.mapping = None
         if self.num_classes:
             self.mapping = MappingNetwork(z_dim=0, w_dim=self.cmap_dim, num_ws=None, num_layers=self.mapping_layers,
-                                          num_classes=self.num_classes, w_avg_beta=None, name="mapping")
+                                          num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier,
+                                          w_avg_beta=None, name="mapping")
         self._box = setup_filter(BOX_FILTER)
         self.build((None,) + self.resolution + (self.channels,))
 
@@ -321,6 +326,7 @@ class Discriminator(keras.Model):
             num_classes=self.num_classes, block_architecture=self.block_architecture,
             channel_base=self.channel_base, channel_max=self.channel_max, mbstd_group_size=self.mbstd_group_size,
             mbstd_num_channels=self.mbstd_num_channels, cmap_dim=self.cmap_dim if self.num_classes else None,
-            mapping_layers=self.mapping_layers, resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
+            mapping_layers=self.mapping_layers, mapping_lr_multiplier=self.mapping_lr_multiplier,
+            resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
         )
         return config

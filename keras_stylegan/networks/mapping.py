@@ -44,7 +44,8 @@ class MappingNetwork(keras.layers.Layer):
         z_dim: latent width (0 for a label-only mapping, as in a conditional D).
         w_dim: intermediate latent width.
         num_ws: number of per-layer ws to broadcast to (`None`: return `[N, w_dim]`).
-        num_layers: dense layers (8 in the papers).
+        num_layers: dense layers (8 in the papers; 0 for a label-only mapping whose output
+            is the normalized class embedding, as in NVIDIA's conditional CIFAR-10 D).
         num_classes: class count for conditioning (0: unconditional).
         layer_units: width of the hidden layers (default `w_dim`).
         lr_multiplier: learning-rate multiplier of the dense layers.
@@ -71,10 +72,14 @@ class MappingNetwork(keras.layers.Layer):
         self.z_dim = check_positive_int("z_dim", z_dim, minimum=0)
         self.w_dim = check_positive_int("w_dim", w_dim)
         self.num_ws = None if num_ws is None else check_positive_int("num_ws", num_ws)
-        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.num_layers = check_positive_int("num_layers", num_layers, minimum=0)
         self.num_classes = check_positive_int("num_classes", num_classes, minimum=0)
         if self.z_dim == 0 and self.num_classes == 0:
             raise ValueError("MappingNetwork needs z_dim > 0 or num_classes > 0.")
+        if self.num_layers == 0 and (self.z_dim or not self.num_classes):
+            # Without dense layers the output is the w_dim-wide label embedding: z would have nowhere to go.
+            raise ValueError("`num_layers=0` needs a label-only mapping (z_dim=0, num_classes > 0). "
+                             f"Received: z_dim={self.z_dim}, num_classes={self.num_classes}")
         self.layer_units = self.w_dim if layer_units is None else check_positive_int("layer_units", layer_units)
         self.lr_multiplier = float(lr_multiplier)
         self.w_avg_beta = None if w_avg_beta is None else float(w_avg_beta)

@@ -110,7 +110,7 @@ def _load_mapping(load, mapping, prefix="mapping"):
         _load_fc(load, mapping.embed, f"{prefix}.embed")
     for i, fc in enumerate(mapping.fcs):
         _load_fc(load, fc, f"{prefix}.fc{i}")
-    if load.has(f"{prefix}.w_avg"):
+    if mapping.num_ws is not None and load.has(f"{prefix}.w_avg"):  # NVIDIA's D mapping keeps no w_avg
         load(mapping.w_avg, f"{prefix}.w_avg")
 
 
@@ -361,7 +361,8 @@ def discriminator_config_from_torch(init_kwargs):
         channel_base=int(_get(init_kwargs, "channel_base", 32768)), channel_max=int(_get(init_kwargs, "channel_max", 512)),
         mbstd_group_size=int(_get(epilogue, "mbstd_group_size", 4)),
         mbstd_num_channels=int(_get(epilogue, "mbstd_num_channels", 1)), cmap_dim=init_kwargs.get("cmap_dim"),
-        mapping_layers=int(_get(mapping, "num_layers", 8)), conv_clamp=init_kwargs.get("conv_clamp"),
+        mapping_layers=int(_get(mapping, "num_layers", 8)),
+        mapping_lr_multiplier=float(_get(mapping, "lr_multiplier", 0.01)), conv_clamp=init_kwargs.get("conv_clamp"),
     )
 
 
@@ -393,6 +394,8 @@ def generator_config_from_tf(flat, static_kwargs):
         channels=int(flat[rgb[0]].shape[-1]), z_dim=z_dim, w_dim=w_dim, num_classes=num_classes,
         mapping_layers=num_layers, channel_base=channel_base, channel_max=channel_max,
     )
+    if "mapping_lrmul" in static_kwargs:
+        config["mapping_lr_multiplier"] = float(static_kwargs["mapping_lrmul"])
     if stylegan:
         config["fused_scale"] = static_kwargs.get("fused_scale", "auto")
         if "blur_filter" in static_kwargs:
@@ -401,6 +404,8 @@ def generator_config_from_tf(flat, static_kwargs):
         config["synthesis_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
         if "resample_kernel" in static_kwargs:
             config["resample_filter"] = list(static_kwargs["resample_kernel"])
+        if static_kwargs.get("conv_clamp") is not None:
+            config["conv_clamp"] = float(static_kwargs["conv_clamp"])
     return config
 
 
@@ -414,18 +419,26 @@ def discriminator_config_from_tf(flat, static_kwargs):
     base = min(channels_by_res)
     fromrgb = [n for n in names if re.fullmatch(r"(\d+x\d+/FromRGB|FromRGB_lod\d+)/weight", n)]
     mbstd_in = int(flat[f"{base}x{base}/Conv/weight"].shape[2]) - channels_by_res[base]
+    embed = flat.get("LabelEmbed/weight")  # [label_size, mapping_fmaps]: D_main's label embedding
     config = dict(
         architecture="stylegan" if stylegan else "stylegan2",
         resolution=max(int(re.match(r"(\d+)x", n)[1]) for n in names if re.match(r"\d+x\d+/", n)),
-        channels=int(flat[fromrgb[0]].shape[2]), num_classes=int(static_kwargs.get("label_size", 0)),
+        channels=int(flat[fromrgb[0]].shape[2]),
+        num_classes=int(embed.shape[0]) if embed is not None else int(static_kwargs.get("label_size", 0)),
         channel_base=channel_base, channel_max=channel_max,
         mbstd_group_size=int(static_kwargs.get("mbstd_group_size", 4)), mbstd_num_channels=mbstd_in,
     )
+    if embed is not None:  # D_main: mapping_layers default 0, mapping_lrmul default 0.1
+        config.update(cmap_dim=int(embed.shape[1]),
+                      mapping_layers=len([n for n in names if re.fullmatch(r"Mapping\d+/weight", n)]),
+                      mapping_lr_multiplier=float(static_kwargs.get("mapping_lrmul", 0.1)))
     if not stylegan:
         skip = any(re.fullmatch(r"\d+x\d+/Skip/weight", n) for n in names)
         config["block_architecture"] = "resnet" if skip else ("skip" if len(fromrgb) > 1 else "orig")
         if "resample_kernel" in static_kwargs:
             config["resample_filter"] = list(static_kwargs["resample_kernel"])
+        if static_kwargs.get("conv_clamp") is not None:
+            config["conv_clamp"] = float(static_kwargs["conv_clamp"])
     return config
 
 

@@ -36,6 +36,56 @@ def test_parameter_counts_match_nvidia(kwargs, g_params, d_params):
         assert count(g.mapping) == 2_101_248
 
 
+def nvidia_conditional_orig_d_params(res, channel_base, channel_max, rgb, c_dim, cmap_dim, mapping_layers):
+    """stylegan2-ada-pytorch's Discriminator(architecture='orig'), counted layer by layer."""
+    ch = lambda r: min(channel_base // r, channel_max)  # noqa: E731
+    dense = lambda i, o: i * o + o  # noqa: E731
+    conv = lambda i, o, k=3: i * o * k * k + o  # noqa: E731
+    total = conv(rgb, ch(res), k=1)  # b{res}.fromrgb
+    r = res
+    while r > 4:
+        total += conv(ch(r), ch(r)) + conv(ch(r), ch(r // 2))  # conv0, conv1
+        r //= 2
+    total += conv(ch(4) + 1, ch(4)) + dense(ch(4) * 16, ch(4)) + dense(ch(4), cmap_dim)  # b4: conv, fc, out
+    return total + dense(c_dim, cmap_dim) + mapping_layers * dense(cmap_dim, cmap_dim)  # mapping: embed, fc*
+
+
+def test_conditional_d_with_label_only_mapping():
+    # NVIDIA's CIFAR-10 D: the labels pass only the class embedding (mapping_layers=0).
+    d = Discriminator(resolution=32, num_classes=10, block_architecture="orig", channel_base=16384,
+                      mbstd_group_size=32, cmap_dim=512, mapping_layers=0, conv_clamp=256)
+    assert count(d) == nvidia_conditional_orig_d_params(32, 16384, 512, 3, 10, 512, 0) == 20_988_416
+    assert d.mapping.fcs == [] and count(d.mapping) == 10 * 512 + 512
+    tiny = dict(resolution=8, num_classes=3, block_architecture="orig", channel_base=64, channel_max=8, cmap_dim=6,
+                mbstd_group_size=2)
+    for layers in (2, 0):
+        small = Discriminator(mapping_layers=layers, **tiny)
+        assert count(small) == nvidia_conditional_orig_d_params(8, 64, 8, 3, 3, 6, layers)
+        assert Discriminator.from_config(small.get_config()).get_config() == small.get_config()
+    # The cmap is the normalized class embedding (equalized lr: weights scaled by 1/sqrt(fan_in)).
+    rng = np.random.RandomState(3)
+    embed = small.mapping.embed
+    embed.kernel.assign(rng.randn(3, 6).astype("float32"))
+    embed.bias.assign(rng.randn(6).astype("float32"))
+    y = np.eye(3, dtype="float32")[[0, 2]] @ embed.kernel.numpy() / np.sqrt(3) + embed.bias.numpy()
+    want = y / np.sqrt(np.mean(y ** 2, axis=1, keepdims=True) + 1e-8)
+    np.testing.assert_allclose(small.mapping(np.array([0, 2])), want, rtol=1e-5, atol=1e-6)
+    images = rng.randn(2, 8, 8, 3).astype("float32")
+    scores = [float(small(images, labels=np.array([c, c]))[0, 0]) for c in (0, 1)]
+    assert abs(scores[0] - scores[1]) > 1e-4
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(z_dim=16, num_classes=3, num_layers=0), "num_layers=0.*z_dim=16"),
+    (dict(z_dim=0, num_classes=0, num_layers=0), "z_dim > 0 or num_classes > 0"),
+    (dict(z_dim=0, num_classes=3, num_layers=-1), "num_layers.*-1"),
+])
+def test_mapping_network_bad_layer_counts(kwargs, match):
+    from keras_stylegan.networks.mapping import MappingNetwork
+    with pytest.raises(ValueError, match=match):
+        MappingNetwork(w_dim=8, num_ws=None, **kwargs)
+
+
 @pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])
 @pytest.mark.parametrize("resolution, channels", [(16, 1), (16, 3), (16, 4), ((8, 16), 4), ((16, 8), 3), (8, 2)])
 def test_shapes_gray_rgb_rgba_and_non_square(architecture, resolution, channels):

@@ -5,6 +5,8 @@ Our weights are exported under NVIDIA's names and layouts, written as NVIDIA's p
 converted: the converted networks must compute exactly what the originals compute.
 (Agreement with NVIDIA's own code is shown by `benchmarks/parity.py` on official fixtures.)
 """
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -60,6 +62,158 @@ def test_pytorch_pickle_round_trip(tmp_path):
     write_pytorch_pickle(tmp_path / "broken.pkl", {"G_ema": nets["G_ema"]})
     with pytest.raises(ConversionError, match="synthesis.b16.torgb.bias"):
         convert_pickle(tmp_path / "broken.pkl")
+
+
+# ---------------------------------------------------------------------------------------------
+# stylegan2-ada-pytorch names -> TF1 StyleGAN2 names and layouts: the inverse of NVIDIA's legacy.py,
+# written here (not in the library) so the library's TF1 tables are checked against it.
+
+
+def _tf_conv(w, flip=False):  # [O, I, kh, kw] -> [kh, kw, I, O]; legacy.py flips Conv0_up and G's Skip
+    w = np.transpose(w, (2, 3, 1, 0))
+    return np.ascontiguousarray(w[::-1, ::-1] if flip else w)
+
+
+def torch_to_tf_stylegan2_generator(state):
+    """A PyTorch G state dict -> `(Gs own variables, mapping variables, synthesis variables)`."""
+    own, mapping, synthesis = {}, {}, {}
+    for name, value in state.items():
+        value = np.asarray(value, "float32")
+        if name == "mapping.w_avg":
+            own["dlatent_avg"] = value
+        elif m := re.fullmatch(r"mapping\.(fc(\d+)|embed)\.(weight|bias)", name):
+            scope = "LabelEmbed" if m[1] == "embed" else f"Dense{m[2]}"
+            mapping[f"{scope}/{m[3]}"] = value.T if m[3] == "weight" else value
+        elif name == "synthesis.b4.const":
+            synthesis["4x4/Const/const"] = value[None]
+        elif m := re.fullmatch(r"synthesis\.b(\d+)\.(conv0|conv1|torgb|skip)\.(.+)", name):
+            res, layer, field = int(m[1]), m[2], m[3]
+            scope = f"{res}x{res}/" + {"conv0": "Conv0_up", "conv1": "Conv" if res == 4 else "Conv1",
+                                      "torgb": "ToRGB", "skip": "Skip"}[layer]
+            if field == "weight":
+                synthesis[f"{scope}/weight"] = _tf_conv(value, flip=layer in ("conv0", "skip"))
+            elif field == "affine.weight":
+                synthesis[f"{scope}/mod_weight"] = value.T
+            elif field == "affine.bias":
+                synthesis[f"{scope}/mod_bias"] = value - 1  # TF adds the 1 at run time
+            elif field == "noise_const":  # noise{k}: layer k of the synthesis network, 4x4 first
+                k = 0 if res == 4 else 2 * int(np.log2(res)) - (5 if layer == "conv0" else 4)
+                synthesis[f"noise{k}"] = value[None, None]
+            else:
+                synthesis[f"{scope}/{field}"] = value
+        else:
+            raise KeyError(name)
+    return own, mapping, synthesis
+
+
+def torch_to_tf_stylegan2_discriminator(state):
+    """A PyTorch D state dict -> flat TF1 `D_main` variables."""
+    tf_names = {"fromrgb": "FromRGB", "conv0": "Conv0", "conv1": "Conv1_down", "skip": "Skip", "conv": "Conv",
+                "fc": "Dense0"}
+    out = {}
+    for name, value in state.items():
+        value = np.asarray(value, "float32")
+        m = re.fullmatch(r"(b(\d+)\.(\w+)|mapping\.(embed|fc\d+))\.(weight|bias)", name)
+        if m[2] and m[3] == "out":
+            scope = "Output"
+        elif m[2]:
+            scope = f"{m[2]}x{m[2]}/{tf_names[m[3]]}"
+        else:
+            scope = "LabelEmbed" if m[4] == "embed" else f"Mapping{m[4][2:]}"
+        if m[5] == "weight":
+            value = _tf_conv(value) if value.ndim == 4 else value.T
+        out[f"{scope}/{m[5]}"] = value
+    return out
+
+
+def write_tf1_stylegan2(path, g, d, g_kwargs, d_kwargs, version):
+    own, mapping, synthesis = torch_to_tf_stylegan2_generator(export_weights(g))
+    gs = dict(name="Gs", build_func_name="G_main", static_kwargs=g_kwargs, variables=own,
+              components={"mapping": dict(name="G_mapping", build_func_name="G_mapping", static_kwargs=g_kwargs,
+                                          variables=mapping),
+                          "synthesis": dict(name="G_synthesis", build_func_name="G_synthesis",
+                                            static_kwargs=g_kwargs, variables=synthesis)})
+    dnet = dict(name="D", build_func_name="D_main", static_kwargs=d_kwargs,
+                variables=torch_to_tf_stylegan2_discriminator(export_weights(d)))
+    return write_tf1_pickle(path, {"G": gs, "D": dnet, "Gs": gs}, version=version)
+
+
+@pytest.mark.parametrize("g_arch, d_arch, clamp, version", [("skip", "resnet", 0.5, 5), ("orig", "orig", None, 4)])
+def test_tf1_stylegan2_pickle_round_trip(tmp_path, g_arch, d_arch, clamp, version):
+    g = Generator(resolution=16, channels=3, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=2,
+                  synthesis_architecture=g_arch, conv_clamp=clamp)
+    d = Discriminator(resolution=16, channels=3, channel_base=64, channel_max=8, mbstd_group_size=2,
+                      block_architecture=d_arch, conv_clamp=clamp)
+    randomize(g, 5)
+    randomize(d, 6)
+    common = dict(num_channels=3, resolution=16, label_size=0, fmap_base=32, fmap_max=8, architecture=g_arch,
+                  conv_clamp=clamp)
+    g_kwargs = dict(common, latent_size=8, dlatent_size=8, mapping_layers=2)
+    d_kwargs = dict(common, architecture=d_arch, mbstd_group_size=2)
+    path = write_tf1_stylegan2(tmp_path / "sg2.pkl", g, d, g_kwargs, d_kwargs, version)
+    g2, d2 = load(str(path), discriminator=True)
+    assert (g2.synthesis_architecture, d2.block_architecture, g2.conv_clamp, d2.conv_clamp) == (
+        g_arch, d_arch, clamp, clamp)
+    z = np.random.RandomState(0).randn(4, 8).astype("float32")
+    for got, want in zip(outputs(g2, d2, z), outputs(g, d, z)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def conditional_pair(mapping_layers, mapping_lr_multiplier=0.01):
+    """A conditional G and a conditional 'orig' D (as NVIDIA's CIFAR-10), 3 classes."""
+    g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, num_classes=3, channel_base=32, channel_max=8,
+                  mapping_layers=2)
+    d = Discriminator(resolution=8, channels=3, num_classes=3, block_architecture="orig", channel_base=32,
+                      channel_max=8, mbstd_group_size=2, cmap_dim=6, mapping_layers=mapping_layers,
+                      mapping_lr_multiplier=mapping_lr_multiplier)
+    randomize(g, 7)
+    randomize(d, 8)
+    return g, d
+
+
+def conditional_outputs(g, d):
+    z = np.random.RandomState(1).randn(4, 8).astype("float32")
+    labels = np.array([0, 2, 1, 2])
+    images = np.asarray(g(z, labels=labels, psi=0.7, noise_mode="const"))
+    return images, np.asarray(d(images, labels=labels))
+
+
+def test_pytorch_pickle_conditional_d_with_label_only_mapping(tmp_path):
+    g, d = conditional_pair(mapping_layers=0)
+    g_kwargs = dict(z_dim=8, c_dim=3, w_dim=8, img_resolution=8, img_channels=3, mapping_kwargs=dict(num_layers=2),
+                    synthesis_kwargs=dict(channel_base=32, channel_max=8))
+    d_kwargs = dict(c_dim=3, img_resolution=8, img_channels=3, architecture="orig", channel_base=32, channel_max=8,
+                    cmap_dim=6, mapping_kwargs=dict(num_layers=0, lr_multiplier=0.1),
+                    epilogue_kwargs=dict(mbstd_group_size=2))
+    d_state = export_weights(d)
+    # NVIDIA's D.mapping with num_layers=0: the class embedding only, no fc layers, no w_avg.
+    assert sorted(k for k in d_state if k.startswith("mapping.")) == ["mapping.embed.bias", "mapping.embed.weight"]
+    assert d_state["mapping.embed.weight"].shape == (6, 3)
+    write_pytorch_pickle(tmp_path / "cond.pkl", {
+        "G_ema": dict(class_name="Generator", init_kwargs=g_kwargs, state_dict=export_weights(g)),
+        "D": dict(class_name="Discriminator", init_kwargs=d_kwargs, state_dict=d_state)})
+    g2, d2 = load(str(tmp_path / "cond.pkl"), discriminator=True)
+    assert (d2.mapping_layers, d2.cmap_dim, d2.num_classes) == (0, 6, 3)
+    for got, want in zip(conditional_outputs(g2, d2), conditional_outputs(g, d)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+# D_main's defaults: mapping_layers 0 (CIFAR-10) and, when there are mapping layers, mapping_lrmul 0.1.
+@pytest.mark.parametrize("mapping_layers", [0, 1])
+def test_tf1_pickle_conditional_d(tmp_path, mapping_layers):
+    g, d = conditional_pair(mapping_layers, mapping_lr_multiplier=0.1)
+    common = dict(num_channels=3, resolution=8, label_size=3, fmap_base=16, fmap_max=8)
+    g_kwargs = dict(common, latent_size=8, dlatent_size=8, mapping_layers=2)
+    d_kwargs = dict(common, architecture="orig", mbstd_group_size=2)
+    if mapping_layers:
+        d_kwargs.update(mapping_layers=mapping_layers)
+    d_kwargs["mapping_fmaps"] = 6
+    path = write_tf1_stylegan2(tmp_path / "cond_tf.pkl", g, d, g_kwargs, d_kwargs, version=5)
+    out = convert_pickle(path)
+    config = out["metadata"]["discriminator_config"]
+    assert (config["num_classes"], config["cmap_dim"], config["mapping_layers"]) == (3, 6, mapping_layers)
+    for got, want in zip(conditional_outputs(out["generator"], out["discriminator"]), conditional_outputs(g, d)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_tf1_stylegan_2019_pickle_round_trip(tmp_path):

@@ -83,7 +83,7 @@ def test_every_alias_is_unique_across_cards():
     ("stylegan2-ffhq-1024-config-e", "stylegan2", 1024, 16384, 8, "skip", "resnet", 4, None),
     ("stylegan2-ada-metfaces-1024", "stylegan2", 1024, 32768, 8, "skip", "resnet", 4, 256),  # paper1024
     ("stylegan2-ada-afhqdog-512", "stylegan2", 512, 32768, 8, "skip", "resnet", 8, 256),     # paper512
-    ("stylegan2-ada-cifar10-32", "stylegan2", 32, 16384, 2, "skip", None, None, 256),        # cifar
+    ("stylegan2-ada-cifar10-32", "stylegan2", 32, 16384, 2, "skip", "orig", 32, 256),        # cifar
     ("stylegan2-ngc-ffhqu-256", "stylegan2", 256, 16384, 8, "skip", "resnet", 8, 256),
     ("stylegan2-ngc-afhqv2-512", "stylegan2", 512, 32768, 8, "skip", "resnet", 4, 256),
 ])
@@ -108,7 +108,7 @@ def test_special_cases_cars_and_cifar10():
         assert card.resolution == "512x512" and card.content_resolution == "512x384"
     cifar = get_card("cifar10")
     assert cifar.conditional and cifar.num_classes == cifar.generator["num_classes"] == 10
-    assert "mapping_layers" in cifar.notes  # why its discriminator is missing
+    assert cifar.discriminator["num_classes"] == 10 and cifar.discriminator["mapping_layers"] == 0  # D_main default
     assert get_card("stylegan-ffhq").truncation == {"psi": 0.7, "cutoff": 8}
     assert get_card("stylegan-ffhq").content_resolution is None
 
@@ -201,7 +201,8 @@ def test_stylegan_ffhq_card_has_nvidias_parameter_count():
 
 def test_build_smallest_discriminator_card_for_real():
     from keras_stylegan import Discriminator
-    with_d = [get_card(n) for n in BUILTIN if get_card(n).discriminator and get_card(n).architecture == "stylegan2"]
+    with_d = [get_card(n) for n in BUILTIN if get_card(n).discriminator and get_card(n).architecture == "stylegan2"
+              and not get_card(n).conditional]
     card = min(with_d, key=lambda c: (parse_resolution(c.resolution), c.discriminator["channel_base"]))
     assert card.resolution == "256x256" and card.discriminator["channel_base"] == 16384
     assert card.discriminator["block_architecture"] == "resnet"
@@ -209,6 +210,17 @@ def test_build_smallest_discriminator_card_for_real():
     count = sum(int(np.prod(v.shape)) for v in d.trainable_weights)
     assert count == _stylegan2_resnet_d_params(256, 16384)
     scores = d(np.zeros([2, 256, 256, 3], "float32"))  # a batch below the group size uses one group, as NVIDIA's
+    assert tuple(scores.shape) == (2, 1) and np.all(np.isfinite(np.asarray(scores)))
+
+
+def test_build_cifar10_discriminator_for_real():
+    from keras_stylegan import Discriminator
+    card = get_card("cifar10")
+    d = Discriminator(**card.discriminator)
+    # NVIDIA's 'orig' D at 512 channels: fromrgb 2,048 + 3 blocks x 4,719,616 + conv 2,364,416 + fc 4,194,816
+    # + out 262,656 (to cmap_dim 512) + mapping.embed 5,632 (10 -> 512, no fc layers).
+    assert sum(int(np.prod(v.shape)) for v in d.trainable_weights) == 20_988_416
+    scores = d(np.zeros([2, 32, 32, 3], "float32"), labels=np.array([3, 9]))
     assert tuple(scores.shape) == (2, 1) and np.all(np.isfinite(np.asarray(scores)))
 
 

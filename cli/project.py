@@ -1,0 +1,119 @@
+"""`kstylegan project`: find the latent (W or W+) of a real image."""
+import os
+import tempfile
+
+import click
+import numpy as np
+
+from keras_stylegan.cli.common import one_line_errors
+
+MAX_VIDEO_FRAMES = 60
+MAX_VIDEO_HEIGHT = 256
+
+
+class OneLineUsageCommand(click.Command):
+    """Reports usage errors (missing option, bad number) as one `Error: ...` line, exit code 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            error = click.ClickException(e.format_message())
+            error.exit_code = 2
+            raise error from None
+
+
+def _writable_outdir(outdir):
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=outdir):
+            pass
+    except OSError as e:
+        raise OSError(f"cannot write to --outdir {outdir}: {e.strerror or e}") from None
+    return outdir
+
+
+def _to_pil(pixels):
+    from PIL import Image
+
+    from keras_stylegan.data.images import MODES
+
+    return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, MODES[pixels.shape[-1]])
+
+
+def _video_frames(result):
+    """Target | projection side by side, as RGB (alpha composited onto black), at most 256 px high."""
+    from keras_stylegan.data.images import convert_channels
+
+    snapshots = [r["image"] for r in result.history if "image" in r]
+    target = convert_channels(result.target, 3)
+    frames = [_to_pil(np.concatenate([target, convert_channels(image, 3)], axis=1)) for image in snapshots]
+    scale = min(1.0, MAX_VIDEO_HEIGHT / target.shape[0])
+    if scale < 1:
+        frames = [f.resize((round(f.width * scale), round(f.height * scale))) for f in frames]
+    return frames
+
+
+def _write_outputs(outdir, result, save_video):
+    """Writes every file under a temporary name first, then renames them all into place."""
+    writers = {
+        "projected_w.npz": lambda f: np.savez(f, w=result.ws.astype(np.float32)),
+        "proj.png": lambda f: _to_pil(result.image).save(f, format="PNG"),
+        "target.png": lambda f: _to_pil(result.target).save(f, format="PNG"),
+    }
+    if save_video:
+        frames = _video_frames(result)
+        writers["proj.gif"] = lambda f: frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                                                       duration=100, loop=0)
+    temporary = {}
+    try:
+        for name, write in writers.items():
+            fd, temporary[name] = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+        for name, path in temporary.items():
+            os.replace(path, os.path.join(outdir, name))
+    finally:
+        for path in temporary.values():
+            if os.path.exists(path):
+                os.remove(path)
+    return [os.path.join(outdir, name) for name in writers]
+
+
+@click.command("project", cls=OneLineUsageCommand)
+@click.option("--target", required=True, metavar="FILE", help="Image to project (cropped and resized to the model).")
+@click.option("--model", default="emoji", show_default=True, help="Model card name or local preset/pickle path.")
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Optimization steps.")
+@click.option("--w-plus", is_flag=True, help="Optimize one w per layer (W+) instead of one w.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial noise maps.")
+@click.option("--vgg-weights", default="imagenet", show_default=True, metavar="imagenet|PATH|none",
+              help="VGG16 weights of the perceptual distance; offline, a local notop .h5 file.")
+@click.option("--pixel-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Weight of an extra pixel MSE term.")
+@click.option("--outdir", default="out", show_default=True, metavar="DIR", help="Where to write the results.")
+@click.option("--save-video", is_flag=True, help="Also write proj.gif, the optimization progress.")
+@one_line_errors
+def project_command(target, model, steps, w_plus, seed, vgg_weights, pixel_weight, outdir, save_video):
+    """Project an image into a generator's latent space (NVIDIA's projector).
+
+    Writes projected_w.npz (key `w`, [1, num_ws, w_dim]), proj.png, target.png and, with
+    --save-video, proj.gif.
+
+    \b
+    Example:
+      kstylegan project --target photo.png --model ffhq --steps 1000 --outdir out --save-video
+    """
+    if not os.path.isfile(target):
+        raise FileNotFoundError(f"--target not found: {target}")
+    _writable_outdir(outdir)
+    from keras_stylegan import zoo
+    from keras_stylegan.projection import project
+
+    generator = zoo.load(model)
+    result = project(
+        generator, target, num_steps=steps, w_plus=w_plus, seed=seed,
+        vgg_weights=None if vgg_weights.lower() == "none" else vgg_weights, pixel_weight=pixel_weight,
+        snapshot_every=max(1, steps // MAX_VIDEO_FRAMES) if save_video else 0,
+    )
+    for path in _write_outputs(outdir, result, save_video):
+        click.echo(f"wrote {path}")

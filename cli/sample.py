@@ -1,0 +1,197 @@
+"""`kstylegan sample | mix | interpolate | noise`: images, style mixing, latent walks, noise variation."""
+import os
+import sys
+
+import click
+
+from keras_stylegan.cli.common import one_line_errors
+from keras_stylegan.sampling import NOISE_MODES
+
+
+class OneLineCommand(click.Command):
+    """Reports bad option values (`--psi abc`, `--noise-mode x`) as one `Error: ...` line, exit 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            click.echo(f"Error: {e.format_message()}", err=True)
+            sys.exit(2)
+
+
+def model_option(func):
+    return click.option("--model", default="emoji", show_default=True,
+                        help="Card name (see `kstylegan zoo list`), preset directory, .pkl file or URL.")(func)
+
+
+def truncation_options(func):
+    func = click.option("--class", "class_label", type=int, default=None,
+                        help="Class index, for conditional models.")(func)
+    func = click.option("--cutoff", type=int, default=None,
+                        help="Truncate only style layers below this index (default: all).")(func)
+    return click.option("--psi", type=float, default=1.0, show_default=True,
+                        help="Truncation psi (1 = off; 0.7 trades variety for quality).")(func)
+
+
+def noise_mode_option(func):
+    return click.option("--noise-mode", type=click.Choice(NOISE_MODES), default="const", show_default=True,
+                        help="Noise inputs: stored maps (reproducible), fresh random draws, or none.")(func)
+
+
+def check_positive(*options):
+    """`check_positive(("--n", n), ("--batch", batch))`: each given value must be >= 1."""
+    for option, value in options:
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1. Received: {value}")
+
+
+def load_generator(model):
+    """`zoo.load`, with a clear message for a path that does not exist (instead of 'unknown card')."""
+    from keras_stylegan.zoo import load
+
+    looks_like_path = os.sep in model or model.startswith(".") or model.endswith((".pkl", ".keras"))
+    if looks_like_path and "://" not in model and not os.path.exists(model):
+        raise ValueError(f"--model: no such file or directory: {model}")
+    return load(model)
+
+
+@click.command("sample", cls=OneLineCommand)
+@model_option
+@click.option("--n", "num", type=int, default=None, help="Number of images, seeds 0..n-1.  [default: 16]")
+@click.option("--seeds", default=None, help="Seeds, NVIDIA style: '0-15', '1,5,9' or '0-3,7'.")
+@truncation_options
+@noise_mode_option
+@click.option("--out", default=None, help="Grid image to write.  [default: samples.png]")
+@click.option("--outdir", default=None, help="Write one image per seed (seed0000.png, ...) here instead of a grid.")
+@click.option("--cols", type=int, default=None, help="Grid columns (default: a square-ish grid).")
+@click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@one_line_errors
+def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out, outdir, cols, batch):
+    """Generate images from seeds: one grid, or one file per seed.
+
+    \b
+    Example:
+      kstylegan sample --n 16 --psi 0.7 --model emoji --out grid.png
+      kstylegan sample --seeds 0-3,7 --outdir samples/
+    """
+    from keras_stylegan import sampling
+
+    check_positive(("--n", num), ("--cols", cols), ("--batch", batch))
+    seeds = sampling.parse_seeds(seeds) if seeds is not None else list(range(16 if num is None else num))
+    if num is not None and len(seeds) != num:
+        raise ValueError(f"--n {num} does not match --seeds ({len(seeds)} seeds); pass one of them")
+    if out is not None and outdir is not None:
+        raise ValueError("pass --out (one grid) or --outdir (one file per seed), not both")
+    if outdir is None:
+        out = sampling.check_output_path(out or "samples.png")
+    g = load_generator(model)
+    images = sampling.generate_images(g, seeds, psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode,
+                                      class_label=class_label, batch_size=batch, progress=True)
+    if outdir is None:
+        click.echo(f"wrote {sampling.save_image(sampling.image_grid(images, cols), out)}")
+        return
+    os.makedirs(outdir, exist_ok=True)
+    for seed, image in zip(seeds, images):
+        sampling.save_image(image, os.path.join(outdir, f"seed{seed:04d}.png"))
+    click.echo(f"wrote {len(images)} images to {outdir}")
+
+
+@click.command("mix", cls=OneLineCommand)
+@model_option
+@click.option("--rows", required=True, help="Seeds of the rows (the images styles are copied into).")
+@click.option("--cols", required=True, help="Seeds of the columns (the images styles are copied from).")
+@click.option("--styles", default="coarse", show_default=True,
+              help="Style layers taken from the column seeds: coarse (4²-8²), middle (16²-32²), fine (64²+), "
+                   "or indices like 0-6.")
+@truncation_options
+@noise_mode_option
+@click.option("--out", default="mix.png", show_default=True, help="Grid image to write.")
+@click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@one_line_errors
+def mix_command(model, rows, cols, styles, psi, cutoff, class_label, noise_mode, out, batch):
+    """Style-mixing grid (StyleGAN paper figure 3).
+
+    The top row shows the column seeds, the left column the row seeds; each cell is its
+    row seed with the --styles layers taken from its column seed.
+
+    \b
+    Example:
+      kstylegan mix --rows 85,100,75 --cols 55,821,1789 --styles coarse --out mix.png
+    """
+    from keras_stylegan import sampling
+
+    check_positive(("--batch", batch))
+    rows, cols = sampling.parse_seeds(rows), sampling.parse_seeds(cols)
+    out = sampling.check_output_path(out)
+    g = load_generator(model)
+    grid = sampling.style_mixing_grid(g, rows, cols, styles=styles, psi=psi, truncation_cutoff=cutoff,
+                                      noise_mode=noise_mode, class_label=class_label, batch_size=batch)
+    click.echo(f"wrote {sampling.save_image(grid, out)}")
+
+
+@click.command("interpolate", cls=OneLineCommand)
+@model_option
+@click.option("--seeds", default="0-3", show_default=True, help="Seeds to walk through (the walk loops back).")
+@click.option("--frames", type=int, default=60, show_default=True, help="Frames in the whole loop.")
+@click.option("--space", type=click.Choice(("z", "w")), default="z", show_default=True,
+              help="Interpolate z (slerp) or w (lerp).")
+@truncation_options
+@noise_mode_option
+@click.option("--fps", type=int, default=30, show_default=True, help="Frames per second.")
+@click.option("--out", default="interpolation.gif", show_default=True,
+              help="Animation to write: .gif, or .mp4 with the video extra (imageio-ffmpeg).")
+@click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@one_line_errors
+def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, noise_mode, fps, out, batch):
+    """Animate a looping walk through the seeds' latents.
+
+    \b
+    Example:
+      kstylegan interpolate --seeds 1,2,3 --frames 60 --space w --out walk.gif
+    """
+    from keras_stylegan import sampling
+
+    check_positive(("--frames", frames), ("--fps", fps), ("--batch", batch))
+    seeds = sampling.parse_seeds(seeds)
+    if len(seeds) < 2:
+        raise ValueError(f"--seeds must name at least two seeds to interpolate. Received: {seeds}")
+    out = sampling.check_animation_path(out)
+    g = load_generator(model)
+    images = sampling.interpolate(g, seeds, frames=frames, space=space, psi=psi, truncation_cutoff=cutoff,
+                                  noise_mode=noise_mode, class_label=class_label, batch_size=batch, progress=True)
+    click.echo(f"wrote {sampling.save_animation(images, out, fps=fps)}")
+
+
+@click.command("noise", cls=OneLineCommand)
+@model_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of z (the same z as `sample`).")
+@click.option("--draws", type=int, default=4, show_default=True, help="Noise draws per row.")
+@click.option("--hold", type=click.Choice(("const", "none")), default="const", show_default=True,
+              help="Noise of the blocks not varied: stored maps, or zero.")
+@truncation_options
+@click.option("--out", default="noise.png", show_default=True, help="Figure to write.")
+@one_line_errors
+def noise_command(model, seed, draws, hold, psi, cutoff, class_label, out):
+    """Stochastic variation (StyleGAN paper figures 4-5): one w, several noise draws.
+
+    Row 1 varies the noise of every block, each further row only one block (4x4, 8x8,
+    ...); the last column is the per-pixel standard deviation over the draws.
+
+    \b
+    Example:
+      kstylegan noise --seed 3 --draws 4 --out noise.png
+    """
+    from keras_stylegan import sampling
+    from keras_stylegan.utils.shapes import block_name, block_shapes
+
+    check_positive(("--draws", draws))
+    seed = sampling.parse_seeds([seed])[0]
+    out = sampling.check_output_path(out)
+    g = load_generator(model)
+    figure = sampling.noise_figure(g, seed, num_draws=draws, psi=psi, truncation_cutoff=cutoff, hold=hold,
+                                   class_label=class_label)
+    rows = ", ".join(["all blocks"] + [block_name(shape) for shape in block_shapes(g.resolution)])
+    click.echo(f"wrote {sampling.save_image(figure, out)} (rows: {rows}; last column: std)")
+
+
+COMMANDS = (sample_command, mix_command, interpolate_command, noise_command)

@@ -1,0 +1,1 @@
+"""Training: the StyleGAN keras.Model, losses, augmentation, runs (TensorFlow code lives here)."""

@@ -1,0 +1,76 @@
+"""Training checkpoints: every variable of a `StyleGAN` in one HDF5 file, written atomically.
+
+The file is written under a temporary name in the same directory, flushed to disk and
+renamed over the old checkpoint, so a run killed at any moment leaves either the previous
+checkpoint or the new one, never a half-written file under the checkpoint's name.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+CHECKPOINT_FILE = "checkpoint.h5"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not match the model."""
+
+
+def save_checkpoint(path, gan, metadata=None):
+    """Writes `gan.state_variables()` (and a JSON `metadata` dict) to `path` atomically.
+
+    Example:
+    >>> save_checkpoint("run/checkpoint.h5", gan, {"kimg": 12.0})  # doctest: +SKIP
+    """
+    import h5py
+
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            for name, variable in gan.state_variables().items():
+                f.create_dataset(name, data=np.asarray(variable.numpy()))
+            f.attrs["metadata"] = json.dumps(metadata or {})
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_checkpoint(path, gan):
+    """Restores every variable of `gan` from `path`; returns the stored metadata dict.
+
+    Raises `CheckpointError` if the file is unreadable or was written by a different model.
+    """
+    import h5py
+
+    gan.build_optimizers()
+    try:
+        with h5py.File(os.fspath(path), "r") as f:
+            stored = set()
+            f.visititems(lambda name, obj: stored.add(name) if isinstance(obj, h5py.Dataset) else None)
+            variables = gan.state_variables()
+            missing = sorted(set(variables) - stored)
+            if missing:
+                raise CheckpointError(f"{path} does not match this model: no value for {missing[0]} "
+                                      f"({len(missing)} missing)")
+            values = {}
+            for name, variable in variables.items():
+                value = f[name][()]
+                if tuple(np.shape(value)) != tuple(variable.shape):
+                    raise CheckpointError(f"{path}: {name} has shape {np.shape(value)}, the model has "
+                                          f"{tuple(variable.shape)}")
+                values[name] = value
+            metadata = json.loads(f.attrs.get("metadata", "{}"))
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
+    for name, variable in variables.items():  # assign only once everything was read
+        variable.assign(np.asarray(values[name]).astype(variable.dtype))
+    return metadata

@@ -1,0 +1,51 @@
+"""GAN losses as pure functions of discriminator logits and gradients, per sample.
+
+Each returns a `[N]` tensor; the trainer scales by the global batch. Formulas follow
+NVIDIA's StyleGAN/StyleGAN2 `loss.py`: non-saturating logistic with R1 (Mescheder et al.
+2018), WGAN-GP with the ProGAN epsilon drift term (Gulrajani et al. 2017; Karras et al.
+2018), and the StyleGAN2 path-length penalty.
+"""
+import tensorflow as tf
+
+LOSSES = ("logistic", "wgan-gp")
+
+
+def logistic_g_loss(fake_logits):
+    """Non-saturating generator loss `softplus(-D(G(z)))`."""
+    return tf.nn.softplus(-_flat(fake_logits))
+
+
+def logistic_d_loss(real_logits, fake_logits):
+    """Discriminator loss `softplus(D(G(z))) + softplus(-D(x))`."""
+    return tf.nn.softplus(_flat(fake_logits)) + tf.nn.softplus(-_flat(real_logits))
+
+
+def r1_penalty(real_grads):
+    """Squared gradient norm of D at the reals, `|grad D(x)|^2` (multiply by gamma / 2)."""
+    return tf.reduce_sum(tf.square(real_grads), axis=list(range(1, len(real_grads.shape))))
+
+
+def wgan_g_loss(fake_logits):
+    """Wasserstein generator loss `-D(G(z))`."""
+    return -_flat(fake_logits)
+
+
+def wgan_d_loss(real_logits, fake_logits, drift=0.001):
+    """Wasserstein critic loss `D(G(z)) - D(x) + drift * D(x)^2` (ProGAN's epsilon drift)."""
+    real_logits = _flat(real_logits)
+    return _flat(fake_logits) - real_logits + drift * tf.square(real_logits)
+
+
+def gradient_penalty(mixed_grads, target=1.0):
+    """WGAN-GP `(|grad D(x_hat)| - target)^2 / target^2` at random interpolates (multiply by lambda)."""
+    norms = tf.sqrt(r1_penalty(mixed_grads) + 1e-8)
+    return tf.square(norms - target) / (target ** 2)
+
+
+def path_lengths(ws_grads):
+    """Per-sample path length `sqrt(mean over layers of |J^T y|^2)` from the grads wrt ws `[N, L, w_dim]`."""
+    return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(ws_grads), axis=2), axis=1))
+
+
+def _flat(logits):
+    return tf.reshape(tf.cast(logits, tf.float32), [-1])

@@ -1,0 +1,325 @@
+"""Training runs: a directory that holds everything, and that a restart resumes.
+
+    run/
+      training_options.json   every option, written once (a restart reads it back)
+      stats.jsonl             one JSON line per tick
+      checkpoint.h5           networks, optimizers, counters (atomic; resumed from)
+      reals.png, fakes*.png   the real grid and the EMA generator's grid every tick (fixed seeds)
+      network-snapshot-*/     presets of the EMA generator (+ D), loadable with `zoo.load`
+      logs/                   TensorBoard scalars and images
+"""
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_stylegan.data.dataset import image_dataset
+from keras_stylegan.data.images import read_images
+from keras_stylegan.networks import Discriminator, Generator
+from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH, lod_at
+from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN
+from keras_stylegan.utils.shapes import format_resolution, parse_resolution
+
+OPTIONS_FILE = "training_options.json"
+STATS_FILE = "stats.jsonl"
+STRATEGIES = ("none", "mirrored", "multiworker")
+
+
+class TrainingError(RuntimeError):
+    """Training stopped (non-finite loss); the last good checkpoint is kept."""
+
+
+def default_options(architecture="stylegan2", resolution=32, channels=3, batch_size=None, r1_gamma=None):
+    """NVIDIA-like defaults for small models (stylegan2-ada's 'auto' config, scaled to the resolution).
+
+    Example:
+    >>> default_options("stylegan2", 32, 4)["r1_gamma"]
+    0.0064
+    """
+    height, width = parse_resolution(resolution)
+    side = max(height, width)
+    batch = batch_size or max(min(side // 2, 32), 4)
+    if architecture == "stylegan2":
+        gamma = 0.0002 * side ** 2 / batch if r1_gamma is None else r1_gamma  # stylegan2-ada 'auto'
+        return dict(
+            channel_base=min(16384, side * 512), channel_max=512 if side >= 128 else 256, mapping_layers=2 if
+            side <= 64 else 8, z_dim=512, w_dim=512, batch_size=batch, r1_gamma=round(gamma, 6),
+            ema_kimg=batch * 10 / 32, ema_rampup=0.05, learning_rate=0.0025, style_mixing_prob=0.9,
+        )
+    return dict(
+        channel_base=16384, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512, batch_size=batch,
+        r1_gamma=10.0 if r1_gamma is None else r1_gamma, ema_kimg=10.0, ema_rampup=None, learning_rate=0.001,
+        style_mixing_prob=0.9,
+    )
+
+
+def build_gan(options):
+    """The `StyleGAN` (uncompiled) described by a training-options dict."""
+    net = dict(architecture=options["architecture"], resolution=options["resolution"],
+               channels=options["channels"], channel_base=options["channel_base"],
+               channel_max=options["channel_max"])
+    generator = Generator(z_dim=options["z_dim"], w_dim=options["w_dim"], mapping_layers=options["mapping_layers"],
+                          num_classes=options["num_classes"], name="generator", **net)
+    discriminator = Discriminator(num_classes=options["num_classes"], name="discriminator",
+                                  mbstd_group_size=options.get("mbstd_group_size", 4), **net)
+    return StyleGAN(
+        generator, discriminator, r1_gamma=options["r1_gamma"], style_mixing_prob=options["style_mixing_prob"],
+        ema_kimg=options["ema_kimg"], ema_rampup=options["ema_rampup"], augment=options["augment"],
+        augment_p=options["augment_p"], ada_target=options["ada_target"], loss=options["loss"],
+        lod_initial_resolution=options["lod_initial_resolution"], lod_training_kimg=options["lod_training_kimg"],
+        lod_transition_kimg=options["lod_transition_kimg"], seed=options["seed"],
+    )
+
+
+def make_strategy(name):
+    """`None` / `"none"`, `"mirrored"` (all local devices) or `"multiworker"` (TF_CONFIG cluster)."""
+    if name in (None, "none"):
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {name!r}")
+
+
+def _grid_shape(resolution, num):
+    cols = max(1, int(round(math.sqrt(num * resolution[0] / resolution[1]))))
+    return max(1, num // cols), cols
+
+
+def _grid(images, rows, cols):
+    """uint8 [N, H, W, C] -> one [rows*H, cols*W, C] image."""
+    n, h, w, c = images.shape
+    images = images[: rows * cols].reshape(rows, cols, h, w, c)
+    return images.transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
+
+
+def _to_uint8(images):
+    return np.clip(np.rint((np.asarray(images, np.float32) + 1) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _save_png(array, path):
+    from PIL import Image
+
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[-1]]
+    tmp = path + ".tmp"
+    Image.fromarray(array[..., 0] if mode == "L" else array, mode).save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+class RunCallback(keras.callbacks.Callback):
+    """Per tick: stats line, TensorBoard, sample grid, checkpoint and snapshot; stops on a non-finite loss."""
+
+    def __init__(self, outdir, options, grid_z, grid_labels=None, snapshot_ticks=1, is_chief=True):
+        super().__init__()
+        self.outdir = outdir
+        self.options = options
+        self.grid_z = grid_z
+        self.grid_labels = grid_labels
+        self.snapshot_ticks = snapshot_ticks
+        self.is_chief = is_chief
+        self.failure = None
+        self.tick_start = time.time()
+        self.writer = tf.summary.create_file_writer(os.path.join(outdir, "logs")) if is_chief else None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.tick_start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name in ("g_loss", "d_loss"):
+            value = (logs or {}).get(name)
+            if value is not None and not math.isfinite(float(value)):
+                self.failure = f"{name} is {float(value)} at kimg {float(self.model.nimg.numpy()) / 1000:.1f}"
+                self.model.stop_training = True
+                return
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.failure:
+            return  # never checkpoint a diverged state
+        gan = self.model
+        gan.sync_lod()
+        kimg = float(gan.nimg.numpy()) / 1000
+        seconds = time.time() - self.tick_start
+        stats = {"tick": epoch + 1, "kimg": round(kimg, 3), "sec_per_tick": round(seconds, 2),
+                 "kimg_per_hour": round(self.options["tick_kimg"] * 3600 / max(seconds, 1e-9), 2),
+                 "timestamp": time.time()}
+        stats.update({k: float(v) for k, v in (logs or {}).items()})
+        if not self.is_chief:
+            save_checkpoint(os.path.join(self.outdir, f".worker-checkpoint-{os.getpid()}.h5"), gan)
+            return
+        with open(os.path.join(self.outdir, STATS_FILE), "a") as f:
+            f.write(json.dumps(stats) + "\n")
+        images = _to_uint8(gan.generator_ema(self.grid_z, labels=self.grid_labels, noise_mode="const"))
+        rows, cols = _grid_shape(images.shape[1:3], len(images))
+        _save_png(_grid(images, rows, cols), os.path.join(self.outdir, f"fakes{int(round(kimg)):06d}.png"))
+        with self.writer.as_default(step=int(gan.nimg.numpy())):
+            for name, value in stats.items():
+                if name not in ("tick", "timestamp"):
+                    tf.summary.scalar(name, value)
+            tf.summary.image("fakes", images[: min(16, len(images))].astype(np.float32) / 255.0, max_outputs=16)
+        self.writer.flush()
+        save_checkpoint(os.path.join(self.outdir, CHECKPOINT_FILE), gan, {"kimg": kimg, "tick": epoch + 1})
+        if (epoch + 1) % self.snapshot_ticks == 0:
+            from keras_stylegan.zoo.presets import save_preset
+
+            save_preset(os.path.join(self.outdir, f"network-snapshot-{int(round(kimg)):06d}"), gan.generator_ema,
+                        gan.discriminator, metadata={"kimg": kimg, "training_options": self.options})
+
+
+def _resolve_options(outdir, requested):
+    """A new run's options, or the stored ones of a run being resumed (only `kimg` may change)."""
+    path = os.path.join(outdir, OPTIONS_FILE)
+    if not os.path.exists(path):
+        return requested, False
+    with open(path) as f:
+        stored = json.load(f)
+    stored["kimg"] = requested["kimg"]
+    return stored, True
+
+
+def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, kimg=1000.0, batch_size=None,
+          augment="ada", augment_p=0.0, ada_target=0.6, r1_gamma=None, learning_rate=None, loss="logistic",
+          channel_base=None, channel_max=None, mapping_layers=None, z_dim=None, w_dim=None, ema_kimg=None,
+          xflip=False, fit="crop", tick_kimg=4.0, snapshot_ticks=10, lod_initial_resolution=8,
+          lod_training_kimg=600.0, lod_transition_kimg=600.0, conditional=False, seed=0, strategy=None,
+          grid_size=32, verbose="auto"):
+    """Trains (or resumes) a run in `outdir` on images from `data`; returns the `StyleGAN`.
+
+    Everything the run needs is in `outdir`: starting again on the same directory continues
+    where the last checkpoint left off (images shown, lod, optimizer states, EMA, w_avg, ADA p,
+    random streams), with `kimg` as the new total.
+
+    Args:
+        data: folder, zip, .npz/.npy or array of images (see `keras_stylegan.data.image_dataset`).
+        outdir: run directory.
+        architecture: `"stylegan2"` or `"stylegan"` (progressive growing).
+        resolution: training resolution, int or `"WxH"`.
+        channels: image channels (default: the data's).
+        kimg: total thousands of real images to show.
+        batch_size: global batch (default: stylegan2-ada's choice for the resolution; for
+            StyleGAN, NVIDIA's per-resolution schedule when `None`).
+        augment: `"ada"`, `"fixed"` or `"none"`.
+        augment_p: fixed (or initial) augmentation probability.
+        ada_target: ADA target for `E[sign(D(reals))]`.
+        r1_gamma: R1 weight (default: stylegan2-ada's `0.0002 * res^2 / batch`; 10 for StyleGAN).
+        learning_rate, loss, channel_base, channel_max, mapping_layers, z_dim, w_dim, ema_kimg:
+            override the defaults of `default_options`.
+        xflip: mirror half the reals (dataset x-flips).
+        fit: `"crop"` or `"resize"` images to the training shape.
+        tick_kimg: thousands of images per tick (one `fit()` epoch: stats, grid, checkpoint).
+        snapshot_ticks: write a network snapshot preset every this many ticks.
+        lod_initial_resolution, lod_training_kimg, lod_transition_kimg: progressive growing.
+        conditional: train on the class labels of the data's `dataset.json`.
+        seed: seed of initialization, data order and every random stream.
+        strategy: `None`, `"mirrored"`, `"multiworker"` or a `tf.distribute.Strategy`.
+        grid_size: images in the per-tick sample grid.
+        verbose: Keras progress display.
+
+    Example:
+    >>> gan = train("emoji.zip", "runs/emoji", resolution=32, channels=4, kimg=200)  # doctest: +SKIP
+    """
+    if architecture not in ("stylegan", "stylegan2"):
+        raise ValueError(f"`architecture` must be 'stylegan' or 'stylegan2'. Received: {architecture!r}")
+    if augment not in AUGMENT_MODES:
+        raise ValueError(f"`augment` must be one of {AUGMENT_MODES}. Received: {augment!r}")
+    if not (isinstance(kimg, (int, float)) and kimg > 0):
+        raise ValueError(f"`kimg` must be a positive number. Received: {kimg!r}")
+    outdir = os.path.abspath(os.fspath(outdir))
+    resolution = parse_resolution(resolution)
+    images, info = read_images(data, resolution, channels=channels, fit=fit)
+    if info.num_images < 2:
+        raise ValueError(f"{info.source} has {info.num_images} readable image(s): too few to train on")
+    if conditional and info.labels is None:
+        raise ValueError(f"conditional=True but {info.source} has no labels (dataset.json)")
+    requested = dict(default_options(architecture, resolution, info.channels, batch_size, r1_gamma))
+    overrides = dict(learning_rate=learning_rate, channel_base=channel_base, channel_max=channel_max,
+                     mapping_layers=mapping_layers, z_dim=z_dim, w_dim=w_dim, ema_kimg=ema_kimg)
+    requested.update({k: v for k, v in overrides.items() if v is not None})
+    requested.update(
+        architecture=architecture, resolution=list(resolution), channels=info.channels, kimg=float(kimg),
+        augment=augment, augment_p=float(augment_p), ada_target=float(ada_target), loss=loss, xflip=bool(xflip),
+        fit=fit, tick_kimg=float(tick_kimg), snapshot_ticks=int(snapshot_ticks),
+        lod_initial_resolution=int(lod_initial_resolution), lod_training_kimg=float(lod_training_kimg),
+        lod_transition_kimg=float(lod_transition_kimg), num_classes=info.num_classes if conditional else 0,
+        seed=int(seed), data=str(data) if isinstance(data, (str, os.PathLike)) else "array",
+        num_images=info.num_images, batch_schedule=None,
+    )
+    if architecture == "stylegan" and batch_size is None:
+        requested["batch_schedule"] = {str(k): v // 8 for k, v in STYLEGAN_MINIBATCH.items()}  # per-GPU sizes
+    options, resuming = _resolve_options(outdir, requested)
+    if resuming and list(options["resolution"]) != list(resolution):
+        raise ValueError(f"{outdir} is a run at {format_resolution(options['resolution'])}, not "
+                         f"{format_resolution(resolution)}: use another --outdir")
+
+    if isinstance(strategy, str) or strategy is None:
+        strategy = make_strategy(strategy)
+    keras.utils.set_random_seed(options["seed"])
+    with strategy.scope():
+        gan = build_gan(options)
+        gan.compile(learning_rate=options["learning_rate"])
+        gan.build_optimizers()
+    os.makedirs(outdir, exist_ok=True)
+    checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
+    if os.path.exists(checkpoint):
+        load_checkpoint(checkpoint, gan)
+        gan.sync_lod()
+    elif not resuming:
+        with open(os.path.join(outdir, OPTIONS_FILE + ".tmp"), "w") as f:
+            json.dump(options, f, indent=2)
+        os.replace(os.path.join(outdir, OPTIONS_FILE + ".tmp"), os.path.join(outdir, OPTIONS_FILE))
+        rows, cols = _grid_shape(resolution, min(grid_size, info.num_images))
+        _save_png(_grid(images[: rows * cols], rows, cols), os.path.join(outdir, "reals.png"))
+
+    grid_z = np.random.RandomState(options["seed"] + 123).randn(grid_size, options["z_dim"]).astype("float32")
+    grid_labels = None
+    if options["num_classes"]:
+        grid_labels = np.arange(grid_size) % options["num_classes"]
+    is_chief = _is_chief(strategy)
+    callback = RunCallback(outdir, options, grid_z, grid_labels, options["snapshot_ticks"], is_chief)
+    total_nimg = int(options["kimg"] * 1000)
+    while int(gan.nimg.numpy()) < total_nimg:
+        nimg = int(gan.nimg.numpy())
+        batch, phase_end = _phase(options, gan, nimg, total_nimg)
+        steps_per_tick = max(1, int(round(options["tick_kimg"] * 1000 / batch)))
+        ticks = max(1, math.ceil((phase_end - nimg) / (steps_per_tick * batch)))
+        tick = nimg // (steps_per_tick * batch)
+        ds, _ = image_dataset(data if options["num_classes"] else images, resolution,
+                              channels=info.channels, batch_size=batch, xflip=options["xflip"],
+                              seed=options["seed"] + nimg, labels=bool(options["num_classes"]))
+        gan.fit(ds, steps_per_epoch=steps_per_tick, initial_epoch=tick, epochs=tick + ticks, callbacks=[callback],
+                verbose=verbose)
+        if callback.failure:
+            raise TrainingError(f"training stopped: {callback.failure}; the last good checkpoint is kept in "
+                                f"{checkpoint}")
+    return gan
+
+
+def _phase(options, gan, nimg, total_nimg):
+    """(global batch, images at which it changes) for progressive growing's per-resolution batch."""
+    schedule = options.get("batch_schedule")
+    if not schedule or not gan.progressive:
+        return options["batch_size"], total_nimg
+    log2 = int(math.log2(min(options["resolution"])))
+
+    def batch_at(n):
+        lod = float(lod_at(n, gan.max_lod, gan.initial_lod, gan.lod_training_kimg, gan.lod_transition_kimg))
+        return int(schedule.get(str(2 ** (log2 - int(math.floor(lod)))), options["batch_size"]))
+
+    batch = batch_at(nimg)
+    phase_kimg = gan.lod_training_kimg + gan.lod_transition_kimg
+    end = nimg
+    while end < total_nimg and batch_at(end) == batch:
+        end = min(total_nimg, end + max(1, int(phase_kimg * 1000 / 4)))
+    return batch, end
+
+
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    return resolver.task_type in ("chief",) or (resolver.task_type == "worker" and resolver.task_id == 0)

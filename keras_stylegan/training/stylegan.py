@@ -1,0 +1,427 @@
+"""`StyleGAN`: a `keras.Model` whose `train_step` trains a generator against a discriminator.
+
+One compiled step serves every stage of training: the level of detail (progressive
+growing), lazy regularization and the ADA probability are functions of counters kept in
+variables, so `fit()` can be called again, or resumed from a checkpoint, and carry on.
+Under a `tf.distribute` strategy each replica scales its losses by the global batch, so
+the summed gradients are those of the global-batch mean (what NVIDIA's multi-GPU code does).
+"""
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_stylegan.layers.serialization import register
+from keras_stylegan.networks.common import check_choice
+from keras_stylegan.training import losses
+from keras_stylegan.training.schedule import ema_beta, lod_at
+
+AUGMENT_MODES = ("none", "fixed", "ada")
+DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025}
+# Salts separating the random streams drawn in one step.
+_Z_D, _Z_G, _Z_MIX, _MIX, _PL, _AUG_REAL, _AUG_FAKE, _GP = range(8)
+
+
+def _replica_context():
+    ctx = tf.distribute.get_replica_context()
+    return ctx, (ctx.num_replicas_in_sync if ctx is not None else 1)
+
+
+def _replica_mean(value):
+    ctx, replicas = _replica_context()
+    return ctx.all_reduce("mean", value) if replicas > 1 else value
+
+
+def _replica_sum(value):
+    ctx, replicas = _replica_context()
+    return ctx.all_reduce("sum", value) if replicas > 1 else value
+
+
+@register
+class StyleGAN(keras.Model):
+    """Trains a StyleGAN or StyleGAN2 generator with `fit()`.
+
+    The train step does one discriminator and one generator update per batch of reals:
+    non-saturating logistic loss with R1 (or WGAN-GP with epsilon drift), lazy R1 every
+    `r1_interval` steps and path-length regularization every `pl_interval` steps
+    (StyleGAN2), style-mixing regularization, a generator EMA (`generator_ema`, the one to
+    sample from), progressive growing with fade-in of G and D (StyleGAN 2019), and
+    adaptive discriminator augmentation (ADA). Defaults follow NVIDIA per architecture.
+
+    Args:
+        generator: a `keras_stylegan.Generator`.
+        discriminator: a `keras_stylegan.Discriminator` of the same resolution and channels.
+        generator_ema: the EMA copy (default: a clone of `generator`).
+        loss: `"logistic"` (non-saturating + R1) or `"wgan-gp"`.
+        r1_gamma: R1 weight gamma (the penalty is `gamma / 2 * |grad|^2`).
+        r1_interval: lazy R1 every this many steps (default 16 for StyleGAN2, 1 for StyleGAN).
+        pl_weight: path-length weight (default 2 for StyleGAN2, 0 = off for StyleGAN).
+        pl_interval: lazy path-length regularization every this many steps.
+        pl_batch_shrink: path-length batch = batch // this.
+        pl_decay: decay of the running mean path length.
+        style_mixing_prob: probability of mixing two latents in a training batch.
+        ema_kimg: half-life of the generator EMA in thousands of images.
+        ema_rampup: cap the EMA half-life to `ema_rampup * images shown` (`None`: off).
+        wgan_lambda: gradient-penalty weight for `"wgan-gp"`.
+        wgan_drift: epsilon drift for `"wgan-gp"`.
+        lod_initial_resolution: progressive growing starts at this resolution (StyleGAN).
+        lod_training_kimg: thousands of images stabilizing each resolution.
+        lod_transition_kimg: thousands of images fading each resolution in.
+        augment: `"none"`, `"fixed"` (probability `augment_p`) or `"ada"` (adaptive).
+        augment_p: (initial) augmentation probability.
+        ada_target: ADA's target for `E[sign(D(reals))]`.
+        ada_interval: adjust p every this many steps.
+        ada_kimg: thousands of images for p to go from 0 to 1.
+        seed: seed of every random stream of the train step.
+
+    Example:
+    >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2)
+    >>> d = Discriminator(resolution=8, channels=3, channel_base=32, channel_max=8)
+    >>> gan = StyleGAN(g, d)
+    >>> gan.compile()
+    >>> history = gan.fit(np.zeros([8, 8, 8, 3], "float32"), batch_size=4, epochs=1, verbose=0)
+    >>> int(gan.nimg.numpy())
+    8
+    """
+
+    def __init__(self, generator, discriminator, generator_ema=None, loss="logistic", r1_gamma=10.0,
+                 r1_interval=None, pl_weight=None, pl_interval=4, pl_batch_shrink=2, pl_decay=0.01,
+                 style_mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None, wgan_lambda=10.0, wgan_drift=0.001,
+                 lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
+                 augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        if tuple(generator.resolution) != tuple(discriminator.resolution) or \
+                generator.channels != discriminator.channels:
+            raise ValueError(f"generator ({generator.resolution}, {generator.channels} channels) and discriminator "
+                             f"({discriminator.resolution}, {discriminator.channels} channels) do not match")
+        if generator.architecture != discriminator.architecture:
+            raise ValueError(f"generator is {generator.architecture!r} but discriminator is "
+                             f"{discriminator.architecture!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        if generator_ema is None:
+            generator_ema = generator.__class__.from_config(generator.get_config())
+            generator_ema.set_weights(generator.get_weights())
+        self.generator_ema = generator_ema
+        self.architecture = generator.architecture
+        stylegan2 = self.architecture == "stylegan2"
+        self.loss = check_choice("loss", loss, losses.LOSSES)
+        self.r1_gamma = float(r1_gamma)
+        self.r1_interval = int(r1_interval or (16 if stylegan2 else 1))
+        self.pl_weight = float((2.0 if stylegan2 else 0.0) if pl_weight is None else pl_weight)
+        self.pl_interval = int(pl_interval)
+        self.pl_batch_shrink = int(pl_batch_shrink)
+        self.pl_decay = float(pl_decay)
+        self.style_mixing_prob = float(style_mixing_prob)
+        self.ema_kimg = float(ema_kimg)
+        self.ema_rampup = ema_rampup
+        self.wgan_lambda = float(wgan_lambda)
+        self.wgan_drift = float(wgan_drift)
+        self.lod_initial_resolution = int(lod_initial_resolution)
+        self.lod_training_kimg = float(lod_training_kimg)
+        self.lod_transition_kimg = float(lod_transition_kimg)
+        self.augment = check_choice("augment", augment, AUGMENT_MODES)
+        if not 0.0 <= float(augment_p) <= 1.0:
+            raise ValueError(f"`augment_p` must be in [0, 1]. Received: {augment_p!r}")
+        self.augment_p = float(augment_p)
+        self.ada_target = float(ada_target)
+        self.ada_interval = int(ada_interval)
+        self.ada_kimg = float(ada_kimg)
+        self.seed = int(seed)
+        if self.r1_interval < 1 or self.pl_interval < 1 or self.ada_interval < 1:
+            raise ValueError("r1_interval, pl_interval and ada_interval must be >= 1")
+
+        self.progressive = self.architecture == "stylegan"
+        self.max_lod = generator.synthesis.max_lod
+        min_side = min(generator.resolution)
+        self.initial_lod = max(0, int(round(math.log2(min_side / max(4, self.lod_initial_resolution)))))
+        counter = dict(shape=(), dtype="int64", initializer="zeros", trainable=False)
+        # Counters advance identically on every replica; "only_first_replica" keeps them consistent.
+        self.nimg = self.add_weight(name="nimg", aggregation="only_first_replica", **counter)
+        self.step = self.add_weight(name="step", aggregation="only_first_replica", **counter)
+        self.pl_mean = self.add_weight(name="pl_mean", shape=(), initializer="zeros", trainable=False)
+        self.p = self.add_weight(name="augment_p", shape=(), initializer=keras.initializers.Constant(self.augment_p),
+                                 trainable=False)
+        # Sum of sign(D(reals)) and count since the last ADA adjustment.
+        self.ada_stats = self.add_weight(name="ada_stats", shape=(2,), initializer="zeros", trainable=False)
+        names = ["g_loss", "d_loss", "real_score", "fake_score", "r1", "pl", "lod", "kimg", "augment_p"]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True
+
+    # ---- configuration ------------------------------------------------------------------
+
+    def compile(self, g_optimizer=None, d_optimizer=None, learning_rate=None, **kwargs):
+        """Sets the optimizers (defaults: NVIDIA's Adam, with the lazy-regularization correction).
+
+        Args:
+            g_optimizer: generator optimizer (default Adam, lr 0.0025 StyleGAN2 / 0.001 StyleGAN,
+                betas (0, 0.99), epsilon 1e-8; with lazy regularization every k steps the lr is
+                scaled by `k / (k + 1)` and the betas raised to that power).
+            d_optimizer: discriminator optimizer (same defaults).
+            learning_rate: learning rate of the default optimizers.
+        """
+        super().compile(**kwargs)
+        lr = DEFAULT_LEARNING_RATE[self.architecture] if learning_rate is None else float(learning_rate)
+        g_interval = self.pl_interval if self.pl_weight > 0 else 0
+        self.g_optimizer = g_optimizer or self._adam(lr, g_interval, "g_adam")
+        self.d_optimizer = d_optimizer or self._adam(lr, self.r1_interval if self.r1_interval > 1 else 0, "d_adam")
+
+    @staticmethod
+    def _adam(lr, interval, name):
+        ratio = interval / (interval + 1) if interval else 1.0
+        return keras.optimizers.Adam(learning_rate=lr * ratio, beta_1=0.0, beta_2=0.99 ** ratio, epsilon=1e-8,
+                                     name=name)
+
+    def build_optimizers(self):
+        """Creates the optimizer slots now (needed before restoring a checkpoint)."""
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, z, labels=None, **kwargs):
+        """Samples the EMA generator."""
+        return self.generator_ema(z, labels=labels, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            loss=self.loss, r1_gamma=self.r1_gamma, r1_interval=self.r1_interval, pl_weight=self.pl_weight,
+            pl_interval=self.pl_interval, pl_batch_shrink=self.pl_batch_shrink, pl_decay=self.pl_decay,
+            style_mixing_prob=self.style_mixing_prob, ema_kimg=self.ema_kimg, ema_rampup=self.ema_rampup,
+            wgan_lambda=self.wgan_lambda, wgan_drift=self.wgan_drift,
+            lod_initial_resolution=self.lod_initial_resolution, lod_training_kimg=self.lod_training_kimg,
+            lod_transition_kimg=self.lod_transition_kimg, augment=self.augment, augment_p=self.augment_p,
+            ada_target=self.ada_target, ada_interval=self.ada_interval, ada_kimg=self.ada_kimg, seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+    # ---- schedule -----------------------------------------------------------------------
+
+    def lod(self, nimg=None):
+        """Level of detail after `nimg` images (default: images shown so far); 0 without growing."""
+        if not self.progressive:
+            return tf.constant(0.0)
+        nimg = self.nimg if nimg is None else nimg
+        return lod_at(nimg, self.max_lod, self.initial_lod, self.lod_training_kimg, self.lod_transition_kimg)
+
+    def sync_lod(self):
+        """Writes the current lod into the networks' `lod` variables (for sampling and export)."""
+        if self.progressive:
+            lod = float(self.lod())
+            for net in (self.generator.synthesis, self.generator_ema.synthesis, self.discriminator):
+                net.lod.assign(lod)
+
+    # ---- randomness ---------------------------------------------------------------------
+
+    def _seed(self, salt):
+        return tf.stack([tf.constant(self.seed, tf.int64), self.step * 16 + salt])
+
+    def _global_normal(self, local_batch, shape, salt):
+        """Normal draws for the global batch, this replica's slice: the same numbers whatever the replica count."""
+        ctx, replicas = _replica_context()
+        values = tf.random.stateless_normal(tf.concat([[local_batch * replicas], shape], 0), self._seed(salt))
+        if replicas == 1:
+            return values
+        start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local_batch
+        return values[start: start + local_batch]
+
+    def _augment(self, images, salt):
+        if self.augment == "none":
+            return images
+        from keras_stylegan.training.augment import augment
+
+        ctx, replicas = _replica_context()
+        replica = tf.cast(ctx.replica_id_in_sync_group if replicas > 1 else 0, tf.int64)
+        seed = self._seed(salt) + tf.stack([tf.constant(0, tf.int64), replica * 7919])
+        return augment(images, self.p, seed)
+
+    # ---- the step -----------------------------------------------------------------------
+
+    def _generate(self, z, labels, lod, mix_salt, update_w_avg=False):
+        """G(z) with style-mixing regularization; returns (images, ws)."""
+        g = self.generator
+        ws = g.mapping(z, labels=labels)
+        if update_w_avg and g.mapping.w_avg_beta is not None:
+            batch_mean = _replica_mean(tf.reduce_mean(ws[:, 0], axis=0))
+            g.mapping.w_avg.assign(batch_mean + (g.mapping.w_avg - batch_mean) * g.mapping.w_avg_beta)
+        if self.style_mixing_prob > 0:
+            num_ws = g.num_ws
+            # Mix only among the layers in use at this level of detail (NVIDIA's TF StyleGAN).
+            active = num_ws - 2 * tf.cast(tf.floor(lod), tf.int32) if self.progressive else num_ws
+            u = tf.random.stateless_uniform([2], self._seed(_MIX))
+            cutoff = 1 + tf.cast(u[0] * tf.cast(tf.maximum(active - 1, 1), tf.float32), tf.int32)
+            cutoff = tf.where(u[1] < self.style_mixing_prob, cutoff, num_ws)
+            mix_z = self._global_normal(tf.shape(z)[0], [g.z_dim], mix_salt)
+            ws = g.mix(ws, g.mapping(mix_z, labels=labels), cutoff)
+        images = g.synthesis(ws, noise_mode="random", lod=lod if self.progressive else None)
+        return images, ws
+
+    def _discriminate(self, images, labels, lod, salt):
+        return self.discriminator(self._augment(images, salt), labels=labels, lod=lod if self.progressive else None)
+
+    def _lod_reals(self, reals, lod):
+        """Reals at the resolution being trained, faded like the networks (NVIDIA's `process_reals`)."""
+        levels = [reals]
+        for k in range(self.max_lod):
+            factor = 2 ** (k + 1)
+            pooled = tf.nn.avg_pool2d(levels[-1], factor, factor, "VALID")
+            levels.append(tf.repeat(tf.repeat(pooled, factor, axis=1), factor, axis=2))
+        levels = tf.stack(levels)
+        level = tf.cast(tf.floor(lod), tf.int32)
+        current = tf.gather(levels, level)
+        coarser = tf.gather(levels, tf.minimum(level + 1, self.max_lod))
+        return current + (coarser - current) * (lod - tf.floor(lod))
+
+    def train_step(self, data):
+        reals, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        reals = tf.cast(reals, tf.float32)
+        _, replicas = _replica_context()
+        local_batch = tf.shape(reals)[0]
+        global_batch = tf.cast(local_batch * replicas, tf.float32)
+        lod = self.lod()
+        if self.progressive:
+            reals = self._lod_reals(reals, lod)
+        z_dim = self.generator.z_dim
+
+        # Discriminator: main loss, plus R1 (lazy) or the WGAN gradient penalty.
+        do_r1 = tf.equal(self.step % self.r1_interval, 0)
+        z = self._global_normal(local_batch, [z_dim], _Z_D)
+        fakes, _ = self._generate(z, labels, lod, _Z_MIX)
+        fakes = tf.stop_gradient(fakes)
+        with tf.GradientTape() as tape:
+            fake_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE)
+            if self.loss == "logistic":
+                real_logits, r1 = tf.cond(do_r1, lambda: self._real_logits_and_r1(reals, labels, lod),
+                                          lambda: (self._discriminate(reals, labels, lod, _AUG_REAL),
+                                                   tf.zeros([local_batch])))
+                per_sample = losses.logistic_d_loss(real_logits, fake_logits)
+                per_sample += r1 * (self.r1_gamma / 2 * self.r1_interval)
+            else:
+                real_logits = self._discriminate(reals, labels, lod, _AUG_REAL)
+                r1 = self._wgan_penalty(reals, fakes, labels, lod)
+                per_sample = losses.wgan_d_loss(real_logits, fake_logits, self.wgan_drift)
+                per_sample += self.wgan_lambda * r1
+            d_loss = tf.reduce_sum(per_sample) / global_batch
+        d_grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
+
+        # Generator: main loss, plus path-length regularization (lazy).
+        do_pl = tf.equal(self.step % self.pl_interval, 0) if self.pl_weight > 0 else tf.constant(False)
+        z = self._global_normal(local_batch, [z_dim], _Z_G)
+        with tf.GradientTape() as tape:
+            fakes, _ = self._generate(z, labels, lod, _Z_MIX + 8, update_w_avg=True)
+            gen_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE + 8)
+            if self.loss == "logistic":
+                g_per_sample = losses.logistic_g_loss(gen_logits)
+            else:
+                g_per_sample = losses.wgan_g_loss(gen_logits)
+            g_loss = tf.reduce_sum(g_per_sample) / global_batch
+            pl_penalty = tf.cond(do_pl, lambda: self._path_length_penalty(local_batch, labels, lod),
+                                 lambda: tf.constant(0.0))
+            total_g_loss = g_loss + pl_penalty * (self.pl_weight * self.pl_interval)
+        g_grads = tape.gradient(total_g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+
+        # Bookkeeping: counters, EMA, ADA.
+        self.nimg.assign_add(tf.cast(global_batch, tf.int64))
+        self.step.assign_add(1)
+        self._update_ema(global_batch)
+        if self.augment == "ada":
+            self._update_ada(real_logits)
+
+        def global_mean(values):
+            return _replica_sum(tf.reduce_sum(values)) / global_batch
+
+        updates = {
+            "g_loss": _replica_sum(g_loss), "d_loss": _replica_sum(d_loss),
+            "real_score": global_mean(losses._flat(real_logits)), "fake_score": global_mean(losses._flat(fake_logits)),
+            "lod": lod, "kimg": tf.cast(self.nimg, tf.float32) / 1000.0, "augment_p": self.p,
+        }
+        for name, value in updates.items():
+            self.trackers[name].update_state(value)
+        # Regularizers only count on the steps that compute them.
+        self.trackers["r1"].update_state(global_mean(r1), sample_weight=tf.cast(do_r1 | (self.loss != "logistic"),
+                                                                                 tf.float32))
+        self.trackers["pl"].update_state(_replica_sum(pl_penalty), sample_weight=tf.cast(do_pl, tf.float32))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _real_logits_and_r1(self, reals, labels, lod):
+        with tf.GradientTape() as tape:
+            tape.watch(reals)
+            logits = self._discriminate(reals, labels, lod, _AUG_REAL)
+            total = tf.reduce_sum(logits)
+        return logits, losses.r1_penalty(tape.gradient(total, reals))
+
+    def _wgan_penalty(self, reals, fakes, labels, lod):
+        local_batch = tf.shape(reals)[0]
+        t = tf.reshape(tf.random.stateless_uniform([local_batch], self._seed(_GP)), [-1, 1, 1, 1])
+        mixed = reals + (fakes - reals) * t
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            total = tf.reduce_sum(self._discriminate(mixed, labels, lod, _AUG_REAL))
+        return losses.gradient_penalty(tape.gradient(total, mixed))
+
+    def _path_length_penalty(self, local_batch, labels, lod):
+        """Mean over this replica's part of the global batch of `(|J^T y| - a)^2`; updates `a` (pl_mean)."""
+        _, replicas = _replica_context()
+        pl_batch = tf.maximum(local_batch // self.pl_batch_shrink, 1)
+        z = self._global_normal(pl_batch, [self.generator.z_dim], _PL)
+        pl_labels = None if labels is None else labels[:pl_batch]
+        with tf.GradientTape() as tape:
+            images, ws = self._generate(z, pl_labels, lod, _PL + 8)
+            height, width = images.shape[1], images.shape[2]
+            noise = self._global_normal(pl_batch, tf.shape(images)[1:], _PL + 1) / math.sqrt(height * width)
+            total = tf.reduce_sum(images * noise)
+        lengths = losses.path_lengths(tape.gradient(total, ws))
+        pl_mean = self.pl_mean + (_replica_mean(tf.reduce_mean(tf.stop_gradient(lengths))) - self.pl_mean) * \
+            self.pl_decay
+        self.pl_mean.assign(pl_mean)
+        return tf.reduce_sum(tf.square(lengths - pl_mean)) / tf.cast(pl_batch * replicas, tf.float32)
+
+    def _update_ema(self, global_batch):
+        beta = ema_beta(global_batch, self.nimg, self.ema_kimg, self.ema_rampup)
+        for ema, var in zip(self.generator_ema.trainable_variables, self.generator.trainable_variables):
+            ema.assign(var + (ema - var) * beta)
+        for ema, var in zip(self.generator_ema.non_trainable_variables, self.generator.non_trainable_variables):
+            if "seed_generator" not in var.path:  # the EMA generator keeps its own noise stream
+                ema.assign(var)
+
+    def _update_ada(self, real_logits):
+        signs = tf.sign(losses._flat(real_logits))
+        stats = tf.stack([_replica_sum(tf.reduce_sum(signs)), _replica_sum(tf.cast(tf.size(signs), tf.float32))])
+        stats = self.ada_stats + stats
+        adjust = tf.equal(self.step % self.ada_interval, 0)
+        from keras_stylegan.training.augment import update_p
+
+        new_p = update_p(self.p, stats[0] / tf.maximum(stats[1], 1.0), stats[1], self.ada_target, self.ada_kimg)
+        self.p.assign(tf.where(adjust, new_p, self.p))
+        self.ada_stats.assign(tf.where(adjust, tf.zeros([2]), stats))
+
+    def state_variables(self):
+        """Every variable a resumed run needs, by a stable name (networks, optimizers, counters)."""
+        named = {}
+        for prefix, model in (("G", self.generator), ("D", self.discriminator), ("G_ema", self.generator_ema)):
+            for variable in model.weights:
+                named[f"{prefix}/{variable.path.split('/', 1)[1]}"] = variable
+        for prefix, optimizer in (("G_opt", self.g_optimizer), ("D_opt", self.d_optimizer)):
+            for i, variable in enumerate(optimizer.variables):
+                named[f"{prefix}/{i:04d}_{variable.name}"] = variable
+        for variable in (self.nimg, self.step, self.pl_mean, self.p, self.ada_stats):
+            named[f"state/{variable.name}"] = variable
+        return named
+
+
+__all__ = ["StyleGAN", "AUGMENT_MODES"]
