@@ -22,3 +22,20 @@ def one_line_errors(func):
             sys.exit(2)
 
     return wrapper
+
+
+class OneLineCommand(click.Command):
+    """Reports usage errors (missing option, `--psi abc`, bad choice) as one `Error: ...` line, exit code 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            click.echo(f"Error: {e.format_message()}", err=True)
+            sys.exit(2)
+
+
+class OneLineGroup(click.Group):
+    """A group whose subcommands report usage errors in one line."""
+
+    command_class = OneLineCommand

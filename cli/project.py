@@ -5,22 +5,10 @@ import tempfile
 import click
 import numpy as np
 
-from keras_stylegan.cli.common import one_line_errors
+from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 
 MAX_VIDEO_FRAMES = 60
 MAX_VIDEO_HEIGHT = 256
-
-
-class OneLineUsageCommand(click.Command):
-    """Reports usage errors (missing option, bad number) as one `Error: ...` line, exit code 2."""
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as e:
-            error = click.ClickException(e.format_message())
-            error.exit_code = 2
-            raise error from None
 
 
 def _writable_outdir(outdir):
@@ -80,7 +68,7 @@ def _write_outputs(outdir, result, save_video):
     return [os.path.join(outdir, name) for name in writers]
 
 
-@click.command("project", cls=OneLineUsageCommand)
+@click.command("project", cls=OneLineCommand)
 @click.option("--target", required=True, metavar="FILE", help="Image to project (cropped and resized to the model).")
 @click.option("--model", default="emoji", show_default=True, help="Model card name or local preset/pickle path.")
 @click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Optimization steps.")
@@ -90,10 +78,15 @@ def _write_outputs(outdir, result, save_video):
               help="VGG16 weights of the perceptual distance; offline, a local notop .h5 file.")
 @click.option("--pixel-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of an extra pixel MSE term.")
+@click.option("--init", type=click.Choice(("w_avg", "encoder")), default="w_avg", show_default=True,
+              help="Start from the mean w, or from an encoder's guess (`kstylegan encoder train`).")
+@click.option("--encoder", "encoder_path", default=None, metavar="FILE.keras",
+              help="Encoder for --init encoder.  [default: encoder.keras beside the model]")
 @click.option("--outdir", default="out", show_default=True, metavar="DIR", help="Where to write the results.")
 @click.option("--save-video", is_flag=True, help="Also write proj.gif, the optimization progress.")
 @one_line_errors
-def project_command(target, model, steps, w_plus, seed, vgg_weights, pixel_weight, outdir, save_video):
+def project_command(target, model, steps, w_plus, seed, vgg_weights, pixel_weight, init, encoder_path, outdir,
+                    save_video):
     """Project an image into a generator's latent space (NVIDIA's projector).
 
     Writes projected_w.npz (key `w`, [1, num_ws, w_dim]), proj.png, target.png and, with
@@ -102,9 +95,19 @@ def project_command(target, model, steps, w_plus, seed, vgg_weights, pixel_weigh
     \b
     Example:
       kstylegan project --target photo.png --model ffhq --steps 1000 --outdir out --save-video
+      kstylegan project --target photo.png --model models/emoji --steps 200 --init encoder
     """
     if not os.path.isfile(target):
         raise FileNotFoundError(f"--target not found: {target}")
+    if init == "encoder":
+        from keras_stylegan.editing import default_encoder_path
+
+        encoder_path = encoder_path or default_encoder_path(model)
+        if not os.path.isfile(encoder_path):
+            raise FileNotFoundError(f"no encoder at {encoder_path}: train one with `kstylegan encoder train "
+                                    f"--model {model}` or pass --encoder FILE.keras")
+    elif encoder_path is not None:
+        raise ValueError("--encoder is used with --init encoder only")
     _writable_outdir(outdir)
     from keras_stylegan import zoo
     from keras_stylegan.projection import project
@@ -113,7 +116,7 @@ def project_command(target, model, steps, w_plus, seed, vgg_weights, pixel_weigh
     result = project(
         generator, target, num_steps=steps, w_plus=w_plus, seed=seed,
         vgg_weights=None if vgg_weights.lower() == "none" else vgg_weights, pixel_weight=pixel_weight,
-        snapshot_every=max(1, steps // MAX_VIDEO_FRAMES) if save_video else 0,
+        snapshot_every=max(1, steps // MAX_VIDEO_FRAMES) if save_video else 0, init=init, encoder=encoder_path,
     )
     for path in _write_outputs(outdir, result, save_video):
         click.echo(f"wrote {path}")

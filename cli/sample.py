@@ -1,22 +1,10 @@
 """`kstylegan sample | mix | interpolate | noise`: images, style mixing, latent walks, noise variation."""
 import os
-import sys
 
 import click
 
-from keras_stylegan.cli.common import one_line_errors
+from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 from keras_stylegan.sampling import NOISE_MODES
-
-
-class OneLineCommand(click.Command):
-    """Reports bad option values (`--psi abc`, `--noise-mode x`) as one `Error: ...` line, exit 2."""
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as e:
-            click.echo(f"Error: {e.format_message()}", err=True)
-            sys.exit(2)
 
 
 def model_option(func):

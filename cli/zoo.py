@@ -3,10 +3,10 @@ import json
 
 import click
 
-from keras_stylegan.cli.common import one_line_errors
+from keras_stylegan.cli.common import OneLineGroup, one_line_errors
 
 
-@click.group("zoo")
+@click.group("zoo", cls=OneLineGroup)
 def zoo_group():
     """Pretrained models: NVIDIA's published StyleGAN/StyleGAN2 networks and plugins.
 

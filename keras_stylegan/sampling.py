@@ -247,6 +247,8 @@ def check_output_path(path, extensions=None):
     path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
     extension = os.path.splitext(path)[1].lower()
+    if os.path.isdir(path):
+        raise ValueError(f"cannot write {path}: it is a directory")
     if extensions is None:
         from PIL import Image
 
@@ -255,8 +257,6 @@ def check_output_path(path, extensions=None):
         shown = ", ".join(extensions) if len(extensions) < 8 else ".png, .jpg, .webp, ..."
         raise ValueError(f"cannot write {path}: unsupported file extension {extension or '(none)'!r} "
                          f"(use {shown})")
-    if os.path.isdir(path):
-        raise ValueError(f"cannot write {path}: it is a directory")
     if not os.path.isdir(parent):
         raise ValueError(f"cannot write {path}: the directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
@@ -319,12 +319,6 @@ def save_image(array, path):
     image = _pil_image(array)
     fmt = Image.registered_extensions()[os.path.splitext(path)[1].lower()]
     return _write_atomically(path, lambda tmp: image.save(tmp, format=fmt))
-
-
-def _mix(ws_row, ws_col, styles):
-    mixed = ws_row.copy()
-    mixed[styles] = ws_col[styles]
-    return mixed
 
 
 def layer_block_shapes(generator):
@@ -426,7 +420,9 @@ def style_mixing_grid(generator, row_seeds, col_seeds, styles="coarse", psi=1.0,
     ws = [w_of[s] for s in col_seeds]
     for r in row_seeds:
         ws.append(w_of[r])
-        ws.extend(_mix(w_of[r], w_of[c], styles) for c in col_seeds)
+        for c in col_seeds:
+            ws.append(w_of[r].copy())
+            ws[-1][styles] = w_of[c][styles]
     images = synthesize(generator, np.stack(ws), noise_mode, batch_size)
     blank = np.zeros_like(images[:1])
     return image_grid(np.concatenate([blank, images]), cols=len(col_seeds) + 1)
@@ -635,7 +631,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]
     varied = [layer for i in varied_blocks for layer in blocks[i]]
     held = [layer for i, layers in enumerate(blocks) if i not in varied_blocks for layer in layers]
-    rng = np.random.RandomState(parse_seeds(seed)[0])
+    rng = np.random.RandomState(parse_seeds([seed])[0])
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
     ws = generator.mapping(z, labels=_labels(generator, class_label, 1), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)

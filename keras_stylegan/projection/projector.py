@@ -118,7 +118,7 @@ def w_statistics(generator, num_samples=W_AVG_SAMPLES, batch_size=1000):
 
 
 def noise_variables(generator):
-    """The `noise_const` maps of every `NoiseInjection` layer, in synthesis order."""
+    """The `noise_const` maps of every `NoiseInjection` layer of the synthesis network."""
     return [layer.noise_const for layer in generator.synthesis._flatten_layers()
             if isinstance(layer, NoiseInjection)]
 
@@ -131,12 +131,17 @@ def learning_rate_at(t, initial=INITIAL_LEARNING_RATE):
 
 
 def noise_regularization(noise_maps):
-    """Sum over maps and scales (down to 8 px) of squared mean neighbour products, both axes."""
+    """Sum over maps and scales (down to 8 px) of squared mean neighbour products, both axes.
+
+    An axis of length 1 (the base of a 4:1 generator) has no neighbours and adds nothing.
+    """
     loss = 0.0
     for noise in noise_maps:
         x = noise[None, :, :, None]
         while True:
-            loss += tf.reduce_mean(x * tf.roll(x, 1, axis=2)) ** 2 + tf.reduce_mean(x * tf.roll(x, 1, axis=1)) ** 2
+            for axis in (1, 2):
+                if x.shape[axis] > 1:
+                    loss += tf.reduce_mean(x * tf.roll(x, 1, axis=axis)) ** 2
             if min(x.shape[1], x.shape[2]) <= 8:
                 break
             x = tf.nn.avg_pool2d(x, 2, 2, "VALID")
@@ -251,8 +256,38 @@ def _check_arguments(generator, num_steps, perceptual, pixel_weight):
         raise ValueError("nothing to optimize: pass perceptual='vgg16' or pixel_weight > 0")
 
 
+def initial_ws(generator, init, target, w_avg, w_plus, encoder=None):
+    """The starting latents `[1, num_ws or 1, w_dim]`: the mean w, an encoder's guess for `target`, or given.
+
+    `init="encoder"` takes `encoder` (an `Encoder` or a path to its `.keras` file); an encoder's
+    W+ answer is averaged over layers when `w_plus` is off. An array may be `[w_dim]`,
+    `[num_ws, w_dim]` (W+ only) or either with a leading 1.
+    """
+    if isinstance(init, str) and init == "w_avg":
+        return np.tile(w_avg, (1, generator.num_ws if w_plus else 1, 1)).astype(np.float32)
+    if isinstance(init, str) and init == "encoder":
+        from keras_stylegan.editing.encoder import load_encoder
+
+        if encoder is None:
+            raise ValueError("init='encoder' needs encoder= (an Encoder or the path of its .keras file)")
+        encoder = encoder if isinstance(encoder, keras.Model) else load_encoder(encoder)
+        init = encoder.check_generator(generator)(target[None].astype(np.float32) / 127.5 - 1)
+    elif isinstance(init, str):
+        raise ValueError(f"init must be 'w_avg', 'encoder' or an array of ws. Received: {init!r}")
+    ws = np.asarray(keras.ops.convert_to_numpy(init), np.float32)
+    ws = ws.reshape((1,) * (3 - ws.ndim) + ws.shape) if ws.ndim < 3 else ws
+    if ws.shape[0] != 1 or ws.shape[1] not in (1, generator.num_ws) or ws.shape[2] != generator.w_dim:
+        raise ValueError(f"init must hold one latent [w_dim] or [num_ws, w_dim] = [{generator.num_ws}, "
+                         f"{generator.w_dim}]. Received shape: {np.shape(init)}")
+    if not np.all(np.isfinite(ws)):
+        raise ValueError("init holds non-finite values")
+    if not w_plus:
+        return ws.mean(axis=1, keepdims=True)
+    return np.broadcast_to(ws, (1, generator.num_ws, generator.w_dim)).copy()
+
+
 def project(generator, target, num_steps=1000, w_plus=False, perceptual="vgg16", vgg_weights="imagenet",
-            pixel_weight=0.0, seed=0, callback=None, progress=True, snapshot_every=0):
+            pixel_weight=0.0, seed=0, callback=None, progress=True, snapshot_every=0, init="w_avg", encoder=None):
     """Finds the w (or W+ latents) and noise maps whose image best matches `target`.
 
     The generator is left as it was: its noise maps are optimized in place (they are the
@@ -273,6 +308,9 @@ def project(generator, target, num_steps=1000, w_plus=False, perceptual="vgg16",
         progress: show a tqdm progress bar.
         snapshot_every: also store the image every this many steps in `history` (0: never);
             the last step is always stored when > 0.
+        init: the start: `"w_avg"` (NVIDIA's), `"encoder"` (an encoder's guess, see
+            `keras_stylegan.editing.train_encoder`) or an array of ws (`[w_dim]`, `[num_ws, w_dim]`).
+        encoder: with `init="encoder"`: an `Encoder` or the path of its `.keras` file.
 
     Returns:
         A `Projection` (`ws`, `image`, `noise`, `target`, `history`).
@@ -292,7 +330,7 @@ def project(generator, target, num_steps=1000, w_plus=False, perceptual="vgg16",
     rng = np.random.RandomState(seed)
     noise_vars = noise_variables(generator)
     saved_noise = [v.numpy() for v in noise_vars]
-    w_opt = keras.Variable(np.tile(w_avg, (1, num_ws if w_plus else 1, 1)), name="w_opt")
+    w_opt = keras.Variable(initial_ws(generator, init, target, w_avg, w_plus, encoder), name="w_opt")
     optimizer = keras.optimizers.Adam(INITIAL_LEARNING_RATE, beta_1=ADAM_BETAS[0], beta_2=ADAM_BETAS[1],
                                       epsilon=ADAM_EPSILON)
     params = [w_opt] + noise_vars

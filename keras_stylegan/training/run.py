@@ -145,13 +145,13 @@ class RunCallback(keras.callbacks.Callback):
         gan.sync_lod()
         kimg = float(gan.nimg.numpy()) / 1000
         seconds = time.time() - self.tick_start
-        stats = {"tick": epoch + 1, "kimg": round(kimg, 3), "sec_per_tick": round(seconds, 2),
-                 "kimg_per_hour": round(self.options["tick_kimg"] * 3600 / max(seconds, 1e-9), 2),
-                 "timestamp": time.time()}
-        stats.update({k: float(v) for k, v in (logs or {}).items()})
+        stats = {k: float(v) for k, v in (logs or {}).items()}  # tick means; kimg below is the exact count
+        stats.update(tick=epoch + 1, kimg=round(kimg, 3), sec_per_tick=round(seconds, 2),
+                     kimg_per_hour=round(self.options["tick_kimg"] * 3600 / max(seconds, 1e-9), 2),
+                     timestamp=time.time())
         if not self.is_chief:
-            save_checkpoint(os.path.join(self.outdir, f".worker-checkpoint-{os.getpid()}.h5"), gan)
             return
+        save_checkpoint(os.path.join(self.outdir, CHECKPOINT_FILE), gan, {"kimg": kimg, "tick": epoch + 1})
         with open(os.path.join(self.outdir, STATS_FILE), "a") as f:
             f.write(json.dumps(stats) + "\n")
         images = _to_uint8(gan.generator_ema(self.grid_z, labels=self.grid_labels, noise_mode="const"))
@@ -163,7 +163,6 @@ class RunCallback(keras.callbacks.Callback):
                     tf.summary.scalar(name, value)
             tf.summary.image("fakes", images[: min(16, len(images))].astype(np.float32) / 255.0, max_outputs=16)
         self.writer.flush()
-        save_checkpoint(os.path.join(self.outdir, CHECKPOINT_FILE), gan, {"kimg": kimg, "tick": epoch + 1})
         if (epoch + 1) % self.snapshot_ticks == 0:
             from keras_stylegan.zoo.presets import save_preset
 
@@ -265,8 +264,9 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         gan.build_optimizers()
     os.makedirs(outdir, exist_ok=True)
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
+    metadata = {}
     if os.path.exists(checkpoint):
-        load_checkpoint(checkpoint, gan)
+        metadata = load_checkpoint(checkpoint, gan)
         gan.sync_lod()
     elif not resuming:
         with open(os.path.join(outdir, OPTIONS_FILE + ".tmp"), "w") as f:
@@ -282,40 +282,33 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     is_chief = _is_chief(strategy)
     callback = RunCallback(outdir, options, grid_z, grid_labels, options["snapshot_ticks"], is_chief)
     total_nimg = int(options["kimg"] * 1000)
+    tick = int(metadata.get("tick", 0))
     while int(gan.nimg.numpy()) < total_nimg:
         nimg = int(gan.nimg.numpy())
-        batch, phase_end = _phase(options, gan, nimg, total_nimg)
-        steps_per_tick = max(1, int(round(options["tick_kimg"] * 1000 / batch)))
-        ticks = max(1, math.ceil((phase_end - nimg) / (steps_per_tick * batch)))
-        tick = nimg // (steps_per_tick * batch)
-        ds, _ = image_dataset(data if options["num_classes"] else images, resolution,
-                              channels=info.channels, batch_size=batch, xflip=options["xflip"],
-                              seed=options["seed"] + nimg, labels=bool(options["num_classes"]))
-        gan.fit(ds, steps_per_epoch=steps_per_tick, initial_epoch=tick, epochs=tick + ticks, callbacks=[callback],
-                verbose=verbose)
+        batch = _batch_size_at(options, gan, nimg)
+        # One fit() per tick on data seeded by the images shown: a resumed run sees exactly the
+        # batches an uninterrupted one would have.
+        ds, _ = image_dataset(data if options["num_classes"] else images, resolution, channels=info.channels,
+                              batch_size=batch, xflip=options["xflip"], seed=options["seed"] + nimg,
+                              labels=bool(options["num_classes"]))
+        steps = max(1, int(round(options["tick_kimg"] * 1000 / batch)))
+        gan.fit(ds, steps_per_epoch=steps, initial_epoch=tick, epochs=tick + 1, callbacks=[callback],
+                shuffle=False, verbose=verbose)
         if callback.failure:
             raise TrainingError(f"training stopped: {callback.failure}; the last good checkpoint is kept in "
                                 f"{checkpoint}")
+        tick += 1
     return gan
 
 
-def _phase(options, gan, nimg, total_nimg):
-    """(global batch, images at which it changes) for progressive growing's per-resolution batch."""
+def _batch_size_at(options, gan, nimg):
+    """The global batch: fixed, or StyleGAN's per-resolution schedule while growing."""
     schedule = options.get("batch_schedule")
     if not schedule or not gan.progressive:
-        return options["batch_size"], total_nimg
-    log2 = int(math.log2(min(options["resolution"])))
-
-    def batch_at(n):
-        lod = float(lod_at(n, gan.max_lod, gan.initial_lod, gan.lod_training_kimg, gan.lod_transition_kimg))
-        return int(schedule.get(str(2 ** (log2 - int(math.floor(lod)))), options["batch_size"]))
-
-    batch = batch_at(nimg)
-    phase_kimg = gan.lod_training_kimg + gan.lod_transition_kimg
-    end = nimg
-    while end < total_nimg and batch_at(end) == batch:
-        end = min(total_nimg, end + max(1, int(phase_kimg * 1000 / 4)))
-    return batch, end
+        return options["batch_size"]
+    lod = float(lod_at(nimg, gan.max_lod, gan.initial_lod, gan.lod_training_kimg, gan.lod_transition_kimg))
+    side = min(options["resolution"]) >> int(math.floor(lod))
+    return int(schedule.get(str(side), options["batch_size"]))
 
 
 def _is_chief(strategy):

@@ -9,9 +9,10 @@ the summed gradients are those of the global-batch mean (what NVIDIA's multi-GPU
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from keras_stylegan.layers.noise import check_noise_mode
+from keras_stylegan.layers.noise import NoiseInjection
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
@@ -74,6 +75,8 @@ class StyleGAN(keras.Model):
         ada_interval: adjust p every this many steps.
         ada_kimg: thousands of images for p to go from 0 to 1.
         seed: seed of every random stream of the train step.
+        train_noise_mode: the generator's noise inputs while training: `"random"` (NVIDIA; drawn
+            per replica, so a step depends on the replica count) or `"const"`/`"none"`.
 
     Example:
     >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2)
@@ -89,7 +92,8 @@ class StyleGAN(keras.Model):
                  r1_interval=None, pl_weight=None, pl_interval=4, pl_batch_shrink=2, pl_decay=0.01,
                  style_mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None, wgan_lambda=10.0, wgan_drift=0.001,
                  lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
-                 augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, **kwargs):
+                 augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, train_noise_mode="random",
+                 **kwargs):
         super().__init__(**kwargs)
         if tuple(generator.resolution) != tuple(discriminator.resolution) or \
                 generator.channels != discriminator.channels:
@@ -129,6 +133,7 @@ class StyleGAN(keras.Model):
         self.ada_interval = int(ada_interval)
         self.ada_kimg = float(ada_kimg)
         self.seed = int(seed)
+        self.train_noise_mode = check_noise_mode(train_noise_mode)
         if self.r1_interval < 1 or self.pl_interval < 1 or self.ada_interval < 1:
             raise ValueError("r1_interval, pl_interval and ada_interval must be >= 1")
 
@@ -198,6 +203,7 @@ class StyleGAN(keras.Model):
             lod_initial_resolution=self.lod_initial_resolution, lod_training_kimg=self.lod_training_kimg,
             lod_transition_kimg=self.lod_transition_kimg, augment=self.augment, augment_p=self.augment_p,
             ada_target=self.ada_target, ada_interval=self.ada_interval, ada_kimg=self.ada_kimg, seed=self.seed,
+            train_noise_mode=self.train_noise_mode,
         )
         return config
 
@@ -266,7 +272,7 @@ class StyleGAN(keras.Model):
             cutoff = tf.where(u[1] < self.style_mixing_prob, cutoff, num_ws)
             mix_z = self._global_normal(tf.shape(z)[0], [g.z_dim], mix_salt)
             ws = g.mix(ws, g.mapping(mix_z, labels=labels), cutoff)
-        images = g.synthesis(ws, noise_mode="random", lod=lod if self.progressive else None)
+        images = g.synthesis(ws, noise_mode=self.train_noise_mode, lod=lod if self.progressive else None)
         return images, ws
 
     def _discriminate(self, images, labels, lod, salt):
@@ -329,8 +335,10 @@ class StyleGAN(keras.Model):
             else:
                 g_per_sample = losses.wgan_g_loss(gen_logits)
             g_loss = tf.reduce_sum(g_per_sample) / global_batch
-            pl_penalty = tf.cond(do_pl, lambda: self._path_length_penalty(local_batch, labels, lod),
-                                 lambda: tf.constant(0.0))
+            pl_batch = tf.maximum(local_batch // self.pl_batch_shrink, 1)
+            pl_lengths = tf.cond(do_pl, lambda: self._path_lengths(pl_batch, labels, lod),
+                                 lambda: tf.zeros([pl_batch]))
+            pl_penalty = self._path_length_penalty(pl_lengths, do_pl)
             total_g_loss = g_loss + pl_penalty * (self.pl_weight * self.pl_interval)
         g_grads = tape.gradient(total_g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
@@ -374,10 +382,8 @@ class StyleGAN(keras.Model):
             total = tf.reduce_sum(self._discriminate(mixed, labels, lod, _AUG_REAL))
         return losses.gradient_penalty(tape.gradient(total, mixed))
 
-    def _path_length_penalty(self, local_batch, labels, lod):
-        """Mean over this replica's part of the global batch of `(|J^T y| - a)^2`; updates `a` (pl_mean)."""
-        _, replicas = _replica_context()
-        pl_batch = tf.maximum(local_batch // self.pl_batch_shrink, 1)
+    def _path_lengths(self, pl_batch, labels, lod):
+        """`|J^T y|` for this replica's part of the global path-length batch."""
         z = self._global_normal(pl_batch, [self.generator.z_dim], _PL)
         pl_labels = None if labels is None else labels[:pl_batch]
         with tf.GradientTape() as tape:
@@ -385,11 +391,19 @@ class StyleGAN(keras.Model):
             height, width = images.shape[1], images.shape[2]
             noise = self._global_normal(pl_batch, tf.shape(images)[1:], _PL + 1) / math.sqrt(height * width)
             total = tf.reduce_sum(images * noise)
-        lengths = losses.path_lengths(tape.gradient(total, ws))
-        pl_mean = self.pl_mean + (_replica_mean(tf.reduce_mean(tf.stop_gradient(lengths))) - self.pl_mean) * \
-            self.pl_decay
-        self.pl_mean.assign(pl_mean)
-        return tf.reduce_sum(tf.square(lengths - pl_mean)) / tf.cast(pl_batch * replicas, tf.float32)
+        return losses.path_lengths(tape.gradient(total, ws))
+
+    def _path_length_penalty(self, lengths, active):
+        """This replica's share of the global mean of `(|J^T y| - a)^2`; updates `a` (pl_mean) when `active`.
+
+        Runs outside `tf.cond`: its all-reduce is a sync point replicas cannot reach inside control flow.
+        """
+        _, replicas = _replica_context()
+        batch_mean = _replica_mean(tf.reduce_mean(tf.stop_gradient(lengths)))
+        pl_mean = self.pl_mean + (batch_mean - self.pl_mean) * self.pl_decay
+        self.pl_mean.assign(tf.where(active, pl_mean, self.pl_mean))
+        penalty = tf.reduce_sum(tf.square(lengths - pl_mean)) / tf.cast(tf.size(lengths) * replicas, tf.float32)
+        return tf.where(active, penalty, 0.0)
 
     def _update_ema(self, global_batch):
         beta = ema_beta(global_batch, self.nimg, self.ema_kimg, self.ema_rampup)
@@ -416,9 +430,12 @@ class StyleGAN(keras.Model):
         for prefix, model in (("G", self.generator), ("D", self.discriminator), ("G_ema", self.generator_ema)):
             for variable in model.weights:
                 named[f"{prefix}/{variable.path.split('/', 1)[1]}"] = variable
+            # Noise streams are not weights, but a resumed run must continue them.
+            for i, layer in enumerate(l for l in model._flatten_layers() if isinstance(l, NoiseInjection)):
+                named[f"{prefix}/noise_rng/{i:03d}"] = layer.seed_generator.state
         for prefix, optimizer in (("G_opt", self.g_optimizer), ("D_opt", self.d_optimizer)):
             for i, variable in enumerate(optimizer.variables):
-                named[f"{prefix}/{i:04d}_{variable.name}"] = variable
+                named[f"{prefix}/{i:04d}"] = variable  # creation order; names carry unique model names
         for variable in (self.nimg, self.step, self.pl_mean, self.p, self.ada_stats):
             named[f"state/{variable.name}"] = variable
         return named

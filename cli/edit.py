@@ -1,0 +1,58 @@
+"""`kstylegan edit`: a strip of images moving one latent along a direction, on chosen style layers."""
+import os
+
+import click
+import numpy as np
+
+from keras_stylegan.cli.common import OneLineCommand, one_line_errors
+from keras_stylegan.cli.sample import load_generator, model_option, noise_mode_option
+
+
+def _read_w(path):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"--w not found: {path}")
+    with np.load(path, allow_pickle=False) as data:
+        if "w" not in data.files:
+            raise ValueError(f"--w {path} has no array 'w' (found: {data.files})")
+        return np.asarray(data["w"], np.float32)
+
+
+@click.command("edit", cls=OneLineCommand)
+@model_option
+@click.option("--seed", type=int, default=None, help="Edit the w of this seed (the same z as `sample`).")
+@click.option("--w", "w_file", default=None, metavar="FILE.npz", help="Edit this latent (key w, e.g. projected_w.npz).")
+@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi of the --seed latent.")
+@click.option("--direction", required=True, metavar="FILE.npz[:K]",
+              help="Row K (default 0) of the file's `directions` (from `kstylegan directions`).")
+@click.option("--strength", default="-3,3", show_default=True, metavar="MIN,MAX|S",
+              help="Strength range (distance in W along the unit direction); S means -S,S.")
+@click.option("--steps", type=click.IntRange(min=1), default=7, show_default=True, help="Images in the strip.")
+@click.option("--layers", default=None, help="Style layers to edit, e.g. 0-5 or coarse.  [default: all]")
+@noise_mode_option
+@click.option("--out", default="edit.png", show_default=True, help="Strip image to write.")
+@one_line_errors
+def edit_command(model, seed, w_file, psi, direction, strength, steps, layers, noise_mode, out):
+    """Edit a latent along a direction: one image per strength, left to right.
+
+    \b
+    Example:
+      kstylegan directions --model emoji --method sefa --layers 0-3 --out dirs.npz
+      kstylegan edit --model emoji --seed 7 --direction dirs.npz:0 --strength=-3,3 --steps 7 --layers 0-5
+      kstylegan edit --model emoji --w out/projected_w.npz --direction smile.npz --out smile.png
+    """
+    from keras_stylegan import sampling
+    from keras_stylegan.editing import edit, load_direction, parse_layers, parse_strengths
+
+    if (seed is None) == (w_file is None):
+        raise ValueError("pass exactly one of --seed (a generated image) or --w (a latent file)")
+    strengths = parse_strengths(strength, steps)
+    vector = load_direction(direction)
+    w = _read_w(w_file) if w_file is not None else None
+    out = sampling.check_output_path(out)
+    generator = load_generator(model)
+    layers = parse_layers(layers, generator, name="--layers")
+    if w is None:
+        w = sampling.map_seeds(generator, [seed], psi=psi)[0]
+    images = edit(generator, w, vector, strengths, layers=layers, noise_mode=noise_mode)
+    click.echo(f"wrote {sampling.save_image(sampling.image_grid(images, cols=len(images)), out)} "
+               f"(strengths {', '.join(f'{s:g}' for s in strengths)})")

@@ -1,0 +1,75 @@
+"""`kstylegan encoder train`: learn an image -> w encoder from a generator's own samples."""
+import os
+import tempfile
+
+import click
+
+from keras_stylegan.cli.common import OneLineGroup, one_line_errors
+from keras_stylegan.cli.sample import load_generator, model_option
+
+
+@click.group("encoder", cls=OneLineGroup)
+def encoder_group():
+    """Image -> w encoders: a better start for `kstylegan project --init encoder`.
+
+    Example: kstylegan encoder train --model emoji --steps 2000
+    """
+
+
+def _output_path(out, model):
+    """`--out DIR` -> DIR/encoder.keras, `--out FILE.keras` as is, none -> beside the model."""
+    from keras_stylegan.editing.encoder import ENCODER_FILE, default_encoder_path
+
+    if out is None:
+        path = default_encoder_path(model)
+    else:
+        path = out if out.lower().endswith(".keras") else os.path.join(out, ENCODER_FILE)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise OSError(f"cannot write the encoder to {path}: {e.strerror or e}") from None
+    return path
+
+
+@encoder_group.command("train")
+@model_option
+@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Training steps.")
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, help="Images per step.")
+@click.option("--w-plus", is_flag=True, help="Predict one w per layer (W+) instead of one w.")
+@click.option("--pixel-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Weight of the pixel loss of the re-synthesized image (slower).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="Adam learning rate.")
+@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi of the training ws.")
+@click.option("--filters", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Channels of the encoder's first block (doubled per block, capped at 256).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training latents.")
+@click.option("--out", default=None, metavar="DIR|FILE.keras",
+              help="Where to save (DIR/encoder.keras).  [default: encoder.keras in the model's preset directory]")
+@one_line_errors
+def train_command(model, steps, batch, w_plus, pixel_weight, lr, psi, filters, seed, out):
+    """Train an encoder on (G(w), w) pairs sampled from the model and save it as a .keras file.
+
+    \b
+    Example:
+      kstylegan encoder train --model models/emoji --steps 2000 --out models/emoji
+      kstylegan project --model models/emoji --target photo.png --init encoder
+    """
+    from keras_stylegan.editing import train_encoder
+
+    path = _output_path(out, model)
+    generator = load_generator(model)
+    encoder = train_encoder(generator, steps=steps, batch_size=batch, w_plus=w_plus, learning_rate=lr,
+                            pixel_weight=pixel_weight, psi=psi, seed=seed, base_filters=filters)
+    fd, tmp = tempfile.mkstemp(prefix=".encoder-", suffix=".keras", dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    try:
+        encoder.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    click.echo(f"wrote {path}")

@@ -1,0 +1,39 @@
+"""`kstylegan export`: a generator as a TensorFlow Serving SavedModel or as ONNX files."""
+import click
+
+from keras_stylegan.cli.common import OneLineCommand, one_line_errors
+from keras_stylegan.cli.sample import load_generator, model_option
+
+
+@click.command("export", cls=OneLineCommand)
+@model_option
+@click.option("--out", required=True, help="Base directory: DIR/<version>/ (savedmodel) or DIR/*.onnx (onnx).")
+@click.option("--format", "export_format", type=click.Choice(("savedmodel", "onnx")), default="savedmodel",
+              show_default=True, help="TensorFlow Serving SavedModel, or ONNX through tf2onnx (the onnx extra).")
+@click.option("--model-version", type=int, default=1, show_default=True,
+              help="SavedModel version folder (TF Serving serves the highest).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing version folder.")
+@one_line_errors
+def export_command(model, out, export_format, model_version, overwrite):
+    """Export a generator for serving.
+
+    The SavedModel has the signatures serving_default ({z, psi} -> images uint8), seeds
+    ({seeds, psi} -> images, z as `sample --seeds`), mapping ({z} -> ws) and synthesis
+    ({ws} -> images); conditional models also take `labels` (int32 class ids).
+
+    \b
+    Example:
+      kstylegan export --model ffhq --out served/ffhq
+      kstylegan export --model ffhq --out onnx/ffhq --format onnx
+    """
+    from keras_stylegan import export
+
+    g = load_generator(model)
+    if export_format == "onnx":
+        try:
+            paths = export.export_onnx(g, out)
+        except ImportError as e:  # tf2onnx missing: one line, like the other expected failures
+            raise ValueError(str(e)) from None
+        click.echo(f"wrote {', '.join(paths.values())}")
+    else:
+        click.echo(f"wrote {export.export_saved_model(g, out, version=model_version, overwrite=overwrite)}")

@@ -1,0 +1,5 @@
+"""placeholder"""
+import click
+@click.command("metrics")
+def metrics_command():
+    pass

@@ -1,0 +1,51 @@
+"""A generator as ONNX models, converted with tf2onnx (the `onnx` extra: `pip install keras-stylegan[onnx]`)."""
+import os
+
+import tensorflow as tf
+
+from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator
+
+# The SavedModel's `seeds` signature is left out: its in-graph MT19937 needs 64-bit integer shifts
+# that ONNX's BitShift (unsigned only) does not offer. Draw z with NumPy instead (`sampling.seeds_to_z`).
+ONNX_SIGNATURES = {"serving_default": "generator", "mapping": "mapping", "synthesis": "synthesis"}
+IMAGE_DTYPES = ("uint8", "float32")
+
+
+def export_onnx(generator, directory, image_dtype="uint8", opset=17):
+    """Writes `generator.onnx`, `mapping.onnx` and `synthesis.onnx` into `directory`.
+
+    Their inputs and outputs are named like the SavedModel's signatures of the same role
+    (`generator.onnx` is `serving_default`: `z`, `psi` (a 0-d float32 array), and `labels` when
+    conditional, to `images`). Noise is the stored constant maps.
+
+    Args:
+        generator: a `keras_stylegan.Generator`.
+        directory: folder to write into (created if needed).
+        image_dtype: `"uint8"` (as served) or `"float32"` (the raw [-1, 1] images).
+        opset: ONNX opset version.
+
+    Returns:
+        `{"generator": path, "mapping": path, "synthesis": path}`.
+
+    Example:
+    >>> paths = export_onnx(generator, "onnx/")  # doctest: +SKIP
+    >>> session = onnxruntime.InferenceSession(paths["generator"])  # doctest: +SKIP
+    >>> session.run(None, {"z": z, "psi": np.array(0.7, "float32")})[0].shape  # doctest: +SKIP
+    (1, 1024, 1024, 3)
+    """
+    check_generator(generator)
+    if image_dtype not in IMAGE_DTYPES:
+        raise ValueError(f"`image_dtype` must be one of {IMAGE_DTYPES}. Received: {image_dtype!r}")
+    try:
+        import tf2onnx
+    except ImportError:
+        raise ImportError("ONNX export needs tf2onnx and onnxruntime: pip install 'keras-stylegan[onnx]'") from None
+    os.makedirs(os.fspath(directory), exist_ok=True)
+    signatures = GeneratorFunctions(generator).signatures(image_dtype)
+    paths = {}
+    for signature, name in ONNX_SIGNATURES.items():
+        function, input_signature = signatures[signature]
+        paths[name] = os.path.join(os.fspath(directory), f"{name}.onnx")
+        traced = tf.function(function, input_signature=input_signature)
+        tf2onnx.convert.from_function(traced, input_signature, opset=opset, output_path=paths[name])
+    return paths
