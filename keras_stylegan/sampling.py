@@ -19,7 +19,6 @@ import contextlib
 import math
 import os
 import re
-import tempfile
 
 import numpy as np
 
@@ -266,17 +265,10 @@ def check_output_path(path, extensions=None):
 
 def _write_atomically(path, write):
     """`write(tmp_path)` into a temporary file next to `path`, then rename: never a half-written `path`."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=os.path.dirname(
-        os.path.abspath(path)))
-    os.close(fd)
-    try:
+    from keras_stylegan.utils.files import atomic_path
+
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

@@ -6,9 +6,10 @@ checkpoint or the new one, never a half-written file under the checkpoint's name
 """
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from keras_stylegan.utils.files import atomic_path
 
 CHECKPOINT_FILE = "checkpoint.h5"
 
@@ -25,23 +26,11 @@ def save_checkpoint(path, gan, metadata=None):
     """
     import h5py
 
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, variable in gan.state_variables().items():
                 f.create_dataset(name, data=np.asarray(variable.numpy()))
             f.attrs["metadata"] = json.dumps(metadata or {})
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def load_checkpoint(path, gan):

@@ -23,6 +23,7 @@ from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH, lod_at
 from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN
+from keras_stylegan.utils.files import atomic_path
 from keras_stylegan.utils.shapes import format_resolution, parse_resolution
 
 OPTIONS_FILE = "training_options.json"
@@ -104,12 +105,9 @@ def _to_uint8(images):
 
 
 def _save_png(array, path):
-    from PIL import Image
+    from keras_stylegan.sampling import save_image
 
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[-1]]
-    tmp = path + ".tmp"
-    Image.fromarray(array[..., 0] if mode == "L" else array, mode).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    save_image(array, path)
 
 
 class RunCallback(keras.callbacks.Callback):
@@ -262,16 +260,16 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         gan = build_gan(options)
         gan.compile(learning_rate=options["learning_rate"])
         gan.build_optimizers()
+    is_chief = _is_chief(strategy)
     os.makedirs(outdir, exist_ok=True)
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
     metadata = {}
     if os.path.exists(checkpoint):
         metadata = load_checkpoint(checkpoint, gan)
         gan.sync_lod()
-    elif not resuming:
-        with open(os.path.join(outdir, OPTIONS_FILE + ".tmp"), "w") as f:
+    elif not resuming and is_chief:  # other workers write nothing (TF's multi-worker advice)
+        with atomic_path(os.path.join(outdir, OPTIONS_FILE)) as tmp, open(tmp, "w") as f:
             json.dump(options, f, indent=2)
-        os.replace(os.path.join(outdir, OPTIONS_FILE + ".tmp"), os.path.join(outdir, OPTIONS_FILE))
         rows, cols = _grid_shape(resolution, min(grid_size, info.num_images))
         _save_png(_grid(images[: rows * cols], rows, cols), os.path.join(outdir, "reals.png"))
 
@@ -279,7 +277,6 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     grid_labels = None
     if options["num_classes"]:
         grid_labels = np.arange(grid_size) % options["num_classes"]
-    is_chief = _is_chief(strategy)
     callback = RunCallback(outdir, options, grid_z, grid_labels, options["snapshot_ticks"], is_chief)
     total_nimg = int(options["kimg"] * 1000)
     tick = int(metadata.get("tick", 0))

@@ -39,6 +39,12 @@ def _replica_sum(value):
     return ctx.all_reduce("sum", value) if replicas > 1 else value
 
 
+def _multi_worker():
+    strategy = tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
+        strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)
+
+
 @register
 class StyleGAN(keras.Model):
     """Trains a StyleGAN or StyleGAN2 generator with `fit()`.
@@ -153,6 +159,17 @@ class StyleGAN(keras.Model):
         names = ["g_loss", "d_loss", "real_score", "fake_score", "r1", "pl", "lod", "kimg", "augment_p"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True
+        self._build_sublayers()
+
+    def _build_sublayers(self):
+        """One symbolic pass of the networks if a sub-layer is unbuilt: under a `tf.distribute`
+        strategy, `fit()` would build it by calling this model on a batch of reals (keras#20585)."""
+        if all(layer.built for layer in self._flatten_layers()):
+            return
+        labels = keras.KerasTensor((1,), "int32") if self.generator.num_classes else None
+        for g in (self.generator, self.generator_ema):
+            g(keras.KerasTensor((1, g.z_dim)), labels=labels)
+        self.discriminator(keras.KerasTensor((1, *self.generator.resolution, self.generator.channels)), labels=labels)
 
     # ---- configuration ------------------------------------------------------------------
 
@@ -364,7 +381,10 @@ class StyleGAN(keras.Model):
         self.trackers["r1"].update_state(global_mean(r1), sample_weight=tf.cast(do_r1 | (self.loss != "logistic"),
                                                                                  tf.float32))
         self.trackers["pl"].update_state(_replica_sum(pl_penalty), sample_weight=tf.cast(do_pl, tf.float32))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if _multi_worker():  # fit() reduces them with axis=0 there, which fails on scalars (keras#20585)
+            results = {name: value[None] for name, value in results.items()}
+        return results
 
     def _real_logits_and_r1(self, reals, labels, lod):
         with tf.GradientTape() as tape:

@@ -28,6 +28,17 @@ def _from_file(path, discriminator):
     return out["generator"], out["discriminator"]
 
 
+def _packaged_preset(card):
+    """A preset shipped inside the package (`package:presets/NAME` in the card's urls)."""
+    url = card.urls[0]
+    if not url.startswith("package:"):
+        raise ValueError(f"card {card.name!r}: preset sources must be 'package:<path>'. Received: {url!r}")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), url[len("package:"):])
+    if not presets.is_preset_dir(path):
+        raise OSError(f"the packaged preset of {card.name!r} is missing at {path}: reinstall keras-stylegan")
+    return path
+
+
 def _converted_cache(card):
     from keras_stylegan.zoo.download import cache_dir
 
@@ -68,7 +79,9 @@ def load(model, discriminator=False, progress=True):
         if discriminator and card.discriminator is None:
             raise ValueError(f"the model card {card.name!r} has no discriminator")
         cached = _converted_cache(card)
-        if presets.is_preset_dir(cached):
+        if card.source_format == "preset":
+            g, d = _from_file(_packaged_preset(card), discriminator)
+        elif presets.is_preset_dir(cached):
             g, d, _ = presets.load_preset(cached, discriminator=discriminator)
         else:
             path = download(card.urls[0], sha256=card.sha256, filename=f"{card.name}.pkl", progress=progress)

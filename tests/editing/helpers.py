@@ -14,6 +14,4 @@ def make_generator(**overrides):
     for variable in generator.weights:
         if "torgb" in variable.path and variable.path.endswith("kernel"):
             variable.assign(variable.numpy() * 0.3)
-        if variable.path.endswith("noise_strength"):
-            variable.assign(np.full(variable.shape, 0.1, np.float32))
     return generator
