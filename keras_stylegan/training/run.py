@@ -22,7 +22,7 @@ from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH, lod_at
-from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN
+from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN, _multi_worker
 from keras_stylegan.utils.files import atomic_path
 from keras_stylegan.utils.shapes import format_resolution, parse_resolution
 
@@ -272,6 +272,9 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
             json.dump(options, f, indent=2)
         rows, cols = _grid_shape(resolution, min(grid_size, info.num_images))
         _save_png(_grid(images[: rows * cols], rows, cols), os.path.join(outdir, "reals.png"))
+    with strategy.scope():
+        if _multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
+            _broadcast_from_chief(strategy, gan)
 
     grid_z = np.random.RandomState(options["seed"] + 123).randn(grid_size, options["z_dim"]).astype("float32")
     grid_labels = None
@@ -306,6 +309,20 @@ def _batch_size_at(options, gan, nimg):
     lod = float(lod_at(nimg, gan.max_lod, gan.initial_lod, gan.lod_training_kimg, gan.lod_transition_kimg))
     side = min(options["resolution"]) >> int(math.floor(lod))
     return int(schedule.get(str(side), options["batch_size"]))
+
+
+def _broadcast_from_chief(strategy, gan):
+    """Sets every variable of `gan`, on every worker, to its value on the first replica (the chief's)."""
+    variables = list(gan.state_variables().values())
+
+    def assign_first_replica_values():
+        ctx = tf.distribute.get_replica_context()
+        first = tf.equal(ctx.replica_id_in_sync_group, 0)
+        values = ctx.all_reduce("sum", [tf.where(first, v, tf.zeros_like(v)) for v in variables])
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+
+    tf.function(lambda: strategy.run(assign_first_replica_values))()
 
 
 def _is_chief(strategy):
