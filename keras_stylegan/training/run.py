@@ -318,9 +318,11 @@ def _broadcast_from_chief(strategy, gan):
     def assign_first_replica_values():
         ctx = tf.distribute.get_replica_context()
         first = tf.equal(ctx.replica_id_in_sync_group, 0)
-        values = ctx.all_reduce("sum", [tf.where(first, v, tf.zeros_like(v)) for v in variables])
-        for variable, value in zip(variables, values):
-            variable.assign(value)
+        for dtype in sorted({v.dtype for v in variables}):  # one all-reduce per dtype, same order everywhere
+            group = [v for v in variables if v.dtype == dtype]
+            for variable, value in zip(group, ctx.all_reduce("sum", [tf.where(first, v, tf.zeros_like(v))
+                                                                     for v in group])):
+                variable.assign(value)
 
     tf.function(lambda: strategy.run(assign_first_replica_values))()
 
