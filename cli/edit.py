@@ -37,7 +37,7 @@ def edit_command(model, seed, w_file, psi, direction, strength, steps, layers, n
     \b
     Example:
       kstylegan directions --model emoji --method sefa --layers 0-3 --out dirs.npz
-      kstylegan edit --model emoji --seed 7 --direction dirs.npz:0 --strength=-3,3 --steps 7 --layers 0-5
+      kstylegan edit --model emoji --seed 7 --direction dirs.npz:0 --strength -3,3 --steps 7 --layers 0-5
       kstylegan edit --model emoji --w out/projected_w.npz --direction smile.npz --out smile.png
     """
     from keras_stylegan import sampling

@@ -25,6 +25,8 @@ _LAZY = {
     "noise_variation": "keras_stylegan.sampling",
     "project": "keras_stylegan.projection",
     "zoo": "keras_stylegan.zoo",
+    "editing": "keras_stylegan.editing",
+    "export": "keras_stylegan.export",
     "layers": "keras_stylegan.layers",
     "networks": "keras_stylegan.networks",
 }

@@ -276,7 +276,7 @@ def initial_ws(generator, init, target, w_avg, w_plus, encoder=None):
         raise ValueError(f"init must be 'w_avg', 'encoder' or an array of ws. Received: {init!r}")
     ws = np.asarray(keras.ops.convert_to_numpy(init), np.float32)
     ws = ws.reshape((1,) * (3 - ws.ndim) + ws.shape) if ws.ndim < 3 else ws
-    if ws.shape[0] != 1 or ws.shape[1] not in (1, generator.num_ws) or ws.shape[2] != generator.w_dim:
+    if ws.ndim != 3 or ws.shape[0] != 1 or ws.shape[1] not in (1, generator.num_ws) or ws.shape[2] != generator.w_dim:
         raise ValueError(f"init must hold one latent [w_dim] or [num_ws, w_dim] = [{generator.num_ws}, "
                          f"{generator.w_dim}]. Received shape: {np.shape(init)}")
     if not np.all(np.isfinite(ws)):

@@ -1,6 +1,5 @@
 """Tiny fixtures made by code for the editing tests."""
 import keras
-import numpy as np
 
 from keras_stylegan import Generator
 

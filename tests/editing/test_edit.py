@@ -38,8 +38,7 @@ def test_only_the_chosen_layers_move(generator, w):
     (dict(layers="0-9"), "layer 6 is out of range"),
 ])
 def test_bad_arguments(generator, w, kwargs, words):
-    arguments = dict(w=w, direction=np.ones(16), strengths=[1.0], **{})
-    arguments.update(kwargs)
+    arguments = dict(dict(w=w, direction=np.ones(16), strengths=[1.0]), **kwargs)
     with pytest.raises(ValueError, match=words):
         edit(generator, **arguments)
 

@@ -1,0 +1,164 @@
+"""Distribution: a 2-replica MirroredStrategy step equals a 1-replica step, and a 2-worker
+MultiWorkerMirroredStrategy run of `train()` ends with the same state on both workers.
+
+Both run in subprocesses: logical CPU devices must be set before TensorFlow initializes, and
+each worker of a multi-worker cluster is its own process (here on 127.0.0.1).
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from keras_stylegan.training.run import train
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+ENV.pop("TF_CONFIG", None)
+TINY_TRAIN = dict(resolution=8, channel_base=32, channel_max=8, z_dim=8, w_dim=8, mapping_layers=2, batch_size=4,
+                  tick_kimg=0.004, augment="none", grid_size=4, verbose=0)
+
+# Per-replica randomness would make the runs differ by design, so it is neutralized: constant
+# noise inputs, no minibatch-stddev groups, no augmentation. Everything else (z, style mixing,
+# path-length z and noise) is drawn for the global batch and sliced per replica.
+MIRRORED_SCRIPT = """
+import sys
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import numpy as np
+from keras_stylegan import Discriminator, Generator
+from keras_stylegan.training.stylegan import StyleGAN
+
+architecture, out = sys.argv[1], sys.argv[2]
+
+
+def run(strategy, steps=2):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        net = dict(architecture=architecture, resolution=8, channels=3, channel_base=32, channel_max=8)
+        g = Generator(z_dim=8, w_dim=8, mapping_layers=2, **net)
+        d = Discriminator(mbstd_group_size=0, **net)
+        gan = StyleGAN(g, d, train_noise_mode="const", lod_initial_resolution=4, lod_training_kimg=0.004,
+                       lod_transition_kimg=0.004)
+        gan.compile()
+    # StyleGAN's constant input starts at ones, so its instance norm divides by ~0 and the step is
+    # ill-conditioned (float rounding decides signs); a random constant keeps it well-conditioned.
+    const = next(v for v in g.weights if v.path.endswith("b4/const/const"))
+    const.assign(np.random.RandomState(2).randn(*const.shape).astype("float32"))
+    reals = np.random.RandomState(1).uniform(-1, 1, [4 * steps, 8, 8, 3]).astype("float32")
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(reals).batch(4), epochs=1, steps_per_epoch=steps,
+                      verbose=0)
+    state = {k: np.array(v.numpy()) for k, v in gan.state_variables().items()}
+    state.update({"log/" + k: np.float32(v[-1]) for k, v in history.history.items()})
+    state["replicas"] = np.int64(strategy.num_replicas_in_sync)
+    return state
+
+
+single = run(tf.distribute.get_strategy())
+mirrored = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+np.savez(out, **{"single/" + k: v for k, v in single.items()}, **{"mirrored/" + k: v for k, v in mirrored.items()})
+"""
+
+WORKER_SCRIPT = """
+import sys
+import numpy as np
+from keras_stylegan.training.run import train
+
+data, rundir, out, kwargs = sys.argv[1], sys.argv[2], sys.argv[3], __import__("json").loads(sys.argv[4])
+gan = train(data, rundir, strategy="multiworker", **kwargs)
+np.savez(out, **{k: v.numpy() for k, v in gan.state_variables().items()})
+"""
+
+
+def start_script(tmp_path, source, args, env=ENV):
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(source))
+    return subprocess.Popen([sys.executable, str(script), *map(str, args)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def wait(process, timeout):
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"timed out after {timeout} s:\n{output[-3000:]}")
+    assert process.returncode == 0, output[-3000:]
+
+
+def assert_same_state(a, b, atol, rtol=0.0):
+    assert sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_allclose(b[name], a[name], atol=atol, rtol=rtol, err_msg=name)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("architecture", ["stylegan2", "stylegan"])
+def test_two_replica_mirrored_steps_equal_one_replica_steps(tmp_path, architecture):
+    out = tmp_path / "states.npz"
+    wait(start_script(tmp_path, MIRRORED_SCRIPT, [architecture, out]), timeout=170)
+    with np.load(out) as f:
+        runs = {run: {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith(run + "/")}
+                for run in ("single", "mirrored")}
+    assert int(runs["single"].pop("replicas")) == 1 and int(runs["mirrored"].pop("replicas")) == 2
+    single = runs["single"]
+    assert int(single["state/nimg"]) == 8 and int(single["state/step"]) == 2
+    assert float(single["log/r1"]) > 0  # step 0 had R1 (lazy: every 16 steps for StyleGAN2, every step for StyleGAN)
+    if architecture == "stylegan2":
+        assert float(single["state/pl_mean"]) > 0  # step 0 had path-length regularization
+    else:
+        assert float(single["log/lod"]) > 0  # the second step faded 8x8 in
+    # G, D, G_ema, optimizer slots, counters and logged losses; rtol for Adam's second moments (~1e6 in StyleGAN).
+    assert_same_state(single, runs["mirrored"], atol=1e-5, rtol=1e-5)
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.large
+def test_multiworker_train_resumes_and_keeps_workers_identical(tmp_path):
+    data = tmp_path / "data.npy"
+    np.save(data, np.random.RandomState(0).randint(0, 256, [16, 8, 8, 3]).astype("uint8"))
+    chief_dir, worker_dir = tmp_path / "run", tmp_path / "worker1"
+    train(data, chief_dir, kimg=0.004, **TINY_TRAIN)  # one tick on one device: a checkpoint to resume from
+    # The second worker gets an empty run directory, like a machine without the chief's disk: it must
+    # take the chief's resumed state, else the workers diverge (or hang on different step counts).
+    ports = free_ports(2)
+    processes = []
+    for index, rundir in enumerate([chief_dir, worker_dir]):
+        cluster = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+                   "task": {"type": "worker", "index": index}}
+        env = dict(ENV, TF_CONFIG=json.dumps(cluster))
+        worker_tmp = tmp_path / f"w{index}"
+        worker_tmp.mkdir()
+        args = [data, rundir, tmp_path / f"state{index}.npz", json.dumps(dict(TINY_TRAIN, kimg=0.008))]
+        processes.append(start_script(worker_tmp, WORKER_SCRIPT, args, env=env))
+    try:
+        for process in processes:
+            wait(process, timeout=110)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    chief, other = (dict(np.load(tmp_path / f"state{i}.npz")) for i in range(2))
+    assert int(chief["state/nimg"]) == 8 and int(chief["state/step"]) == 2
+    assert_same_state(chief, other, atol=0.0)
+    with h5py.File(chief_dir / "checkpoint.h5", "r") as f:  # the chief checkpointed the final state
+        assert_same_state(chief, {name: f[name][()] for name in chief}, atol=0.0)
+    assert not os.path.exists(worker_dir / "checkpoint.h5")  # other workers write nothing
+    assert not os.path.exists(worker_dir / "training_options.json")
