@@ -40,6 +40,7 @@ def _replica_sum(value):
 
 
 def _multi_worker():
+    """Whether the current strategy is a MultiWorkerMirroredStrategy over more than one worker."""
     strategy = tf.distribute.get_strategy()
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
         strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)
@@ -188,6 +189,7 @@ class StyleGAN(keras.Model):
         g_interval = self.pl_interval if self.pl_weight > 0 else 0
         self.g_optimizer = g_optimizer or self._adam(lr, g_interval, "g_adam")
         self.d_optimizer = d_optimizer or self._adam(lr, self.r1_interval if self.r1_interval > 1 else 0, "d_adam")
+        self.build_optimizers()  # a distribution strategy cannot create slots inside the train step
 
     @staticmethod
     def _adam(lr, interval, name):
@@ -196,9 +198,10 @@ class StyleGAN(keras.Model):
                                      name=name)
 
     def build_optimizers(self):
-        """Creates the optimizer slots now (needed before restoring a checkpoint)."""
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        """Creates the optimizer slots now, if not yet (`compile` does; a checkpoint restore needs them)."""
+        for optimizer, network in ((self.g_optimizer, self.generator), (self.d_optimizer, self.discriminator)):
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
 
     @property
     def metrics(self):

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import h5py
 import numpy as np
@@ -67,31 +68,36 @@ np.savez(out, **{"single/" + k: v for k, v in single.items()}, **{"mirrored/" + 
 """
 
 WORKER_SCRIPT = """
+import json
 import sys
 import numpy as np
 from keras_stylegan.training.run import train
 
-data, rundir, out, kwargs = sys.argv[1], sys.argv[2], sys.argv[3], __import__("json").loads(sys.argv[4])
+data, rundir, out, kwargs = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 gan = train(data, rundir, strategy="multiworker", **kwargs)
 np.savez(out, **{k: v.numpy() for k, v in gan.state_variables().items()})
 """
 
 
-def start_script(tmp_path, source, args, env=ENV):
-    script = tmp_path / "script.py"
+def start_script(directory, source, args, env=ENV):
+    """Runs `source` in a new Python process; its output goes to `directory/log.txt` (no pipe to fill)."""
+    script = directory / "script.py"
     script.write_text(textwrap.dedent(source))
-    return subprocess.Popen([sys.executable, str(script), *map(str, args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    with open(directory / "log.txt", "w") as log:
+        process = subprocess.Popen([sys.executable, str(script), *map(str, args)], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    process.log = directory / "log.txt"
+    return process
 
 
 def wait(process, timeout):
     try:
-        output, _ = process.communicate(timeout=timeout)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"timed out after {timeout} s:\n{output[-3000:]}")
-    assert process.returncode == 0, output[-3000:]
+        process.wait()
+        pytest.fail(f"timed out after {timeout:.0f} s:\n{process.log.read_text()[-3000:]}")
+    assert process.returncode == 0, process.log.read_text()[-3000:]
 
 
 def assert_same_state(a, b, atol, rtol=0.0):
@@ -148,9 +154,10 @@ def test_multiworker_train_resumes_and_keeps_workers_identical(tmp_path):
         worker_tmp.mkdir()
         args = [data, rundir, tmp_path / f"state{index}.npz", json.dumps(dict(TINY_TRAIN, kimg=0.008))]
         processes.append(start_script(worker_tmp, WORKER_SCRIPT, args, env=env))
+    deadline = time.monotonic() + 100  # the workers run in parallel: one time box for both
     try:
         for process in processes:
-            wait(process, timeout=110)
+            wait(process, timeout=max(1.0, deadline - time.monotonic()))
     finally:
         for process in processes:
             if process.poll() is None:
