@@ -165,6 +165,7 @@ class DiscriminatorEpilogue(keras.layers.Layer):
             self.fromrgb.build(img_shape)
             x_shape = tuple(img_shape[:-1]) + (self.filters,)
         if self.mbstd is not None:
+            self.mbstd.build(x_shape)
             x_shape = self.mbstd.compute_output_shape(x_shape)
         self.conv.build(x_shape)
         self.fc.build((None, self.filters * x_shape[1] * x_shape[2]))
