@@ -59,6 +59,7 @@ class ImageInfo:
         source: description of the source.
         num_classes: number of classes (0 when the source has no labels).
         labels: int32 class of every image, or `None`.
+        num_upscaled: images smaller than `resolution` (upscaled to fit).
     """
 
     num_images: int
@@ -68,6 +69,7 @@ class ImageInfo:
     source: str
     num_classes: int = 0
     labels: np.ndarray = dataclasses.field(default=None, repr=False)
+    num_upscaled: int = 0
 
 
 def _is_hidden(name):
@@ -327,5 +329,6 @@ def read_images(source, resolution, channels=None, fit="crop"):
             raise ValueError(f"dataset.json in {where} has no label for {len(missing)} image(s), e.g. {missing[0]}")
         labels = np.array([listing.labels[name] for name, _ in kept], np.int32)
         num_classes = int(labels.max()) + 1
-    info = ImageInfo(len(kept), len(skipped), (height, width), channels, listing.description, num_classes, labels)
+    info = ImageInfo(len(kept), len(skipped), (height, width), channels, listing.description, num_classes, labels,
+                     num_upscaled)
     return images, info

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -228,7 +229,14 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         raise ValueError(f"`kimg` must be a positive number. Received: {kimg!r}")
     outdir = os.path.abspath(os.fspath(outdir))
     resolution = parse_resolution(resolution)
-    images, info = read_images(data, resolution, channels=channels, fit=fit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images, info = read_images(data, resolution, channels=channels, fit=fit)
+    if info.num_upscaled == info.num_images:
+        raise ValueError(f"resolution {format_resolution(resolution)} is larger than every image in {info.source}: "
+                         "train at the images' size or smaller")
+    for warning in caught:  # skipped files, some upscaled images: worth saying once
+        warnings.warn(warning.message, stacklevel=2)
     if info.num_images < 2:
         raise ValueError(f"{info.source} has {info.num_images} readable image(s): too few to train on")
     if conditional and info.labels is None:

@@ -1,0 +1,68 @@
+"""`kstylegan train`: a tiny run end to end, and one-line errors for bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from keras_stylegan.cli.main import cli
+
+
+def write_images(folder, n=8, size=8, mode="RGBA"):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.RandomState(0)
+    for i in range(n):
+        Image.fromarray(rng.randint(0, 256, [size, size, len(mode)]).astype("uint8"), mode).save(folder / f"{i}.png")
+    return folder
+
+
+TINY = ["--resolution", "8", "--cmax", "8", "--cbase", "32", "--zdim", "8", "--wdim", "8", "--map", "1",
+        "--batch", "4", "--tick", "0.008", "--snap", "1", "--aug", "none"]
+
+
+def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
+    data = write_images(tmp_path / "data")
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.008"] + TINY)
+    assert result.exit_code == 0, result.output
+    options = json.load(open(run / "training_options.json"))
+    assert options["channels"] == 4 and options["resolution"] == [8, 8] and options["batch_size"] == 4
+    assert [json.loads(line)["tick"] for line in open(run / "stats.jsonl")] == [1]
+    snapshot = sorted(p for p in run.iterdir() if p.name.startswith("network-snapshot-"))[-1]
+    result = CliRunner().invoke(cli, ["sample", "--n", "4", "--model", str(snapshot), "--out", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "s.png").mode == "RGBA"
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "--data not found"),
+    ("empty", "no readable images"),
+    ("not_power_of_two", "power of two"),
+    ("too_large", "larger than every image"),
+    ("bad_kimg", "kimg"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
+    data = write_images(tmp_path / "data")
+    (tmp_path / "empty").mkdir()
+    args = {
+        "missing": ["--data", str(tmp_path / "nope")],
+        "empty": ["--data", str(tmp_path / "empty")],
+        "not_power_of_two": ["--data", str(data), "--resolution", "48"],
+        "too_large": ["--data", str(data), "--resolution", "64"],
+        "bad_kimg": ["--data", str(data), "--kimg", "abc"],
+    }[case]
+    result = CliRunner().invoke(cli, ["train", "--outdir", str(tmp_path / "run")] + args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.output
+    assert not (tmp_path / "run" / "checkpoint.h5").exists()
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "keras_stylegan.cli.main", "train", "--data", str(tmp_path / "x"),
+                           "--outdir", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Error: --data not found" in proc.stderr
