@@ -3,6 +3,7 @@ import functools
 import os
 import pickle
 import sys
+import tempfile
 
 import click
 
@@ -39,3 +40,14 @@ class OneLineGroup(click.Group):
     """A group whose subcommands report usage errors in one line."""
 
     command_class = OneLineCommand
+
+
+def check_writable_dir(directory, what):
+    """Creates `directory` if needed and proves it writable, before any slow work starts."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise OSError(f"cannot write {what}: {e.strerror or e}") from None
+    return directory

@@ -1,10 +1,9 @@
 """`kstylegan encoder train`: learn an image -> w encoder from a generator's own samples."""
 import os
-import tempfile
 
 import click
 
-from keras_stylegan.cli.common import OneLineGroup, one_line_errors
+from keras_stylegan.cli.common import OneLineGroup, check_writable_dir, one_line_errors
 from keras_stylegan.cli.sample import load_generator, model_option
 
 
@@ -25,12 +24,7 @@ def _output_path(out, model):
     else:
         path = out if out.lower().endswith(".keras") else os.path.join(out, ENCODER_FILE)
     directory = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as e:
-        raise OSError(f"cannot write the encoder to {path}: {e.strerror or e}") from None
+    check_writable_dir(directory, f"the encoder to {path}")
     return path
 
 
@@ -64,12 +58,8 @@ def train_command(model, steps, batch, w_plus, pixel_weight, lr, psi, filters, s
     generator = load_generator(model)
     encoder = train_encoder(generator, steps=steps, batch_size=batch, w_plus=w_plus, learning_rate=lr,
                             pixel_weight=pixel_weight, psi=psi, seed=seed, base_filters=filters)
-    fd, tmp = tempfile.mkstemp(prefix=".encoder-", suffix=".keras", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
+    from keras_stylegan.utils.files import atomic_path
+
+    with atomic_path(path, suffix=".keras") as tmp:
         encoder.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     click.echo(f"wrote {path}")

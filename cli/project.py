@@ -5,20 +5,14 @@ import tempfile
 import click
 import numpy as np
 
-from keras_stylegan.cli.common import OneLineCommand, one_line_errors
+from keras_stylegan.cli.common import OneLineCommand, check_writable_dir, one_line_errors
 
 MAX_VIDEO_FRAMES = 60
 MAX_VIDEO_HEIGHT = 256
 
 
 def _writable_outdir(outdir):
-    try:
-        os.makedirs(outdir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=outdir):
-            pass
-    except OSError as e:
-        raise OSError(f"cannot write to --outdir {outdir}: {e.strerror or e}") from None
-    return outdir
+    return check_writable_dir(outdir, f"to --outdir {outdir}")
 
 
 def _to_pil(pixels):
@@ -59,6 +53,7 @@ def _write_outputs(outdir, result, save_video):
             fd, temporary[name] = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
             with os.fdopen(fd, "wb") as f:
                 write(f)
+            os.chmod(temporary[name], 0o644)  # mkstemp makes 0600; outputs are ordinary files
         for name, path in temporary.items():
             os.replace(path, os.path.join(outdir, name))
     finally:

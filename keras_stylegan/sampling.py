@@ -346,15 +346,19 @@ def style_ranges(generator):
             for name, (low, high) in STYLE_GROUPS.items()}
 
 
-def parse_styles(styles, generator):
-    """Style layers to take from the column seeds: `"0-6"`, `"coarse"`, `"middle,fine"`, `"0,1,8-9"`, a list.
+def parse_styles(styles, generator, name="styles"):
+    """Style layers (w indices): `"0-6"`, `"coarse"`, `"middle,fine"`, `"0,1,8-9"`, an int or a list of ints.
 
     Example:
     >>> g = keras_stylegan.Generator(resolution=64, z_dim=16, w_dim=16, channel_base=256, channel_max=16)
     >>> parse_styles("coarse,9", g)
     [0, 1, 2, 3, 9]
     """
+    if isinstance(styles, (int, np.integer)) and not isinstance(styles, bool):
+        styles = [styles]
     if isinstance(styles, (list, tuple, range, np.ndarray)):
+        if any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in styles):
+            raise ValueError(f"`{name}` must be ints. Received: {styles!r}")
         layers = [int(s) for s in styles]
     else:
         groups = style_ranges(generator)
@@ -362,17 +366,17 @@ def parse_styles(styles, generator):
         for part in str(styles).replace(" ", "").lower().split(","):
             if part in groups:
                 if not groups[part]:
-                    raise ValueError(f"`styles`: this {generator.resolution[1]}x{generator.resolution[0]} model has "
+                    raise ValueError(f"`{name}`: this {generator.resolution[1]}x{generator.resolution[0]} model has "
                                      f"no {part} layers ({', '.join(f'{k}: {v}' for k, v in groups.items())}). "
                                      f"Received: {styles!r}")
                 layers.extend(groups[part])
             else:
-                layers.extend(_parse_ranges(part, "styles"))
+                layers.extend(_parse_ranges(part, name))
     if not layers:
-        raise ValueError(f"`styles` must name at least one layer. Received: {styles!r}")
+        raise ValueError(f"`{name}` must name at least one style layer. Received: {styles!r}")
     bad = [i for i in layers if not 0 <= i < generator.num_ws]
     if bad:
-        raise ValueError(f"`styles`: layer {bad[0]} is out of range; this model has {generator.num_ws} style layers "
+        raise ValueError(f"`{name}`: layer {bad[0]} is out of range; this model has {generator.num_ws} style layers "
                          f"(0-{generator.num_ws - 1}). Received: {styles!r}")
     return sorted(set(layers))
 

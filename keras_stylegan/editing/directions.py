@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from keras_stylegan.sampling import _parse_ranges, style_ranges
+from keras_stylegan.sampling import parse_styles
 
 
 def parse_layers(layers, generator, name="layers"):
@@ -26,24 +26,7 @@ def parse_layers(layers, generator, name="layers"):
     """
     if layers is None:
         return list(range(generator.num_ws))
-    if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
-        layers = [layers]
-    if isinstance(layers, (list, tuple, range, np.ndarray)):
-        if any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in layers):
-            raise ValueError(f"`{name}` must be ints. Received: {layers!r}")
-        indices = [int(i) for i in layers]
-    else:
-        groups = style_ranges(generator)
-        indices = []
-        for part in str(layers).replace(" ", "").lower().split(","):
-            indices.extend(groups[part] if part in groups else _parse_ranges(part, name))
-    if not indices:
-        raise ValueError(f"`{name}` must name at least one style layer. Received: {layers!r}")
-    bad = [i for i in indices if not 0 <= i < generator.num_ws]
-    if bad:
-        raise ValueError(f"`{name}`: layer {bad[0]} is out of range; this model has {generator.num_ws} style "
-                         f"layers (0-{generator.num_ws - 1}). Received: {layers!r}")
-    return sorted(set(indices))
+    return parse_styles(layers, generator, name=name)
 
 
 def style_weights(generator):
