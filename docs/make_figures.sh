@@ -6,7 +6,7 @@ cd "$(dirname "$0")/images"
 kstylegan sample --n 16 --out samples.png
 kstylegan sample --n 64 --psi 0.7 --out samples_psi07.png
 kstylegan mix --rows 85,100,75,458 --cols 55,821,1789,293 --styles coarse --out mix_coarse.png
-kstylegan mix --rows 85,100,75,458 --cols 55,821,1789,293 --styles fine --out mix_fine.png
+kstylegan mix --rows 85,100,75,458 --cols 55,821,1789,293 --styles middle --out mix_middle.png
 kstylegan interpolate --seeds 1,2,3,4 --frames 48 --space w --out walk.gif
 kstylegan noise --seed 3 --draws 4 --out noise.png
 kstylegan directions --model emoji --method sefa --layers 0-3 --out sefa.npz
@@ -15,3 +15,4 @@ if [ $# -ge 1 ]; then
   kstylegan project --target "$1" --steps 300 --vgg-weights none --pixel-weight 1 --outdir projection
 fi
 rm -f sefa.npz
+rm -f projection/projected_w.npz
