@@ -1,0 +1,1 @@
+"""Presets shipped inside the package (see zoo/emoji.json and recipes/emoji)."""
