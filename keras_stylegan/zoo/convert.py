@@ -402,10 +402,17 @@ def generator_config_from_tf(flat, static_kwargs):
             config["resample_filter"] = list(static_kwargs["blur_filter"])
     else:
         config["synthesis_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
-        if "resample_kernel" in static_kwargs:
-            config["resample_filter"] = list(static_kwargs["resample_kernel"])
-        if static_kwargs.get("conv_clamp") is not None:
-            config["conv_clamp"] = float(static_kwargs["conv_clamp"])
+        config.update(_tf_stylegan2_resampling(static_kwargs))
+    return config
+
+
+def _tf_stylegan2_resampling(static_kwargs):
+    """The FIR filter and activation clamp a TF1 StyleGAN2 network was built with, when set."""
+    config = {}
+    if "resample_kernel" in static_kwargs:
+        config["resample_filter"] = list(static_kwargs["resample_kernel"])
+    if static_kwargs.get("conv_clamp") is not None:
+        config["conv_clamp"] = float(static_kwargs["conv_clamp"])
     return config
 
 
@@ -435,10 +442,7 @@ def discriminator_config_from_tf(flat, static_kwargs):
     if not stylegan:
         skip = any(re.fullmatch(r"\d+x\d+/Skip/weight", n) for n in names)
         config["block_architecture"] = "resnet" if skip else ("skip" if len(fromrgb) > 1 else "orig")
-        if "resample_kernel" in static_kwargs:
-            config["resample_filter"] = list(static_kwargs["resample_kernel"])
-        if static_kwargs.get("conv_clamp") is not None:
-            config["conv_clamp"] = float(static_kwargs["conv_clamp"])
+        config.update(_tf_stylegan2_resampling(static_kwargs))
     return config
 
 
