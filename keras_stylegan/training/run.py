@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras_stylegan.data.dataset import image_dataset
 from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
+from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH, lod_at
 from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN, _multi_worker
@@ -89,26 +90,11 @@ def make_strategy(name):
     raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: {name!r}")
 
 
-def _grid_shape(resolution, num):
-    cols = max(1, int(round(math.sqrt(num * resolution[0] / resolution[1]))))
-    return max(1, num // cols), cols
-
-
-def _grid(images, rows, cols):
-    """uint8 [N, H, W, C] -> one [rows*H, cols*W, C] image."""
-    n, h, w, c = images.shape
-    images = images[: rows * cols].reshape(rows, cols, h, w, c)
-    return images.transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
-
-
-def _to_uint8(images):
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1) * 127.5), 0, 255).astype(np.uint8)
-
-
-def _save_png(array, path):
-    from keras_stylegan.sampling import save_image
-
-    save_image(array, path)
+def _save_grid(images, resolution, path):
+    """As many of `images` (uint8) as fill a whole grid, about square in pixels, as a PNG."""
+    cols = max(1, int(round(math.sqrt(len(images) * resolution[0] / resolution[1]))))
+    rows = max(1, len(images) // cols)
+    save_image(image_grid(images[: rows * cols], cols), path)
 
 
 class RunCallback(keras.callbacks.Callback):
@@ -153,9 +139,8 @@ class RunCallback(keras.callbacks.Callback):
         save_checkpoint(os.path.join(self.outdir, CHECKPOINT_FILE), gan, {"kimg": kimg, "tick": epoch + 1})
         with open(os.path.join(self.outdir, STATS_FILE), "a") as f:
             f.write(json.dumps(stats) + "\n")
-        images = _to_uint8(gan.generator_ema(self.grid_z, labels=self.grid_labels, noise_mode="const"))
-        rows, cols = _grid_shape(images.shape[1:3], len(images))
-        _save_png(_grid(images, rows, cols), os.path.join(self.outdir, f"fakes{int(round(kimg)):06d}.png"))
+        images = to_uint8(gan.generator_ema(self.grid_z, labels=self.grid_labels, noise_mode="const"))
+        _save_grid(images, images.shape[1:3], os.path.join(self.outdir, f"fakes{int(round(kimg)):06d}.png"))
         with self.writer.as_default(step=int(gan.nimg.numpy())):
             for name, value in stats.items():
                 if name not in ("tick", "timestamp"):
@@ -266,8 +251,7 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     keras.utils.set_random_seed(options["seed"])
     with strategy.scope():
         gan = build_gan(options)
-        gan.compile(learning_rate=options["learning_rate"])
-        gan.build_optimizers()
+        gan.compile(learning_rate=options["learning_rate"])  # also creates the optimizer slots
     is_chief = _is_chief(strategy)
     os.makedirs(outdir, exist_ok=True)
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
@@ -278,8 +262,7 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     elif not resuming and is_chief:  # other workers write nothing (TF's multi-worker advice)
         with atomic_path(os.path.join(outdir, OPTIONS_FILE)) as tmp, open(tmp, "w") as f:
             json.dump(options, f, indent=2)
-        rows, cols = _grid_shape(resolution, min(grid_size, info.num_images))
-        _save_png(_grid(images[: rows * cols], rows, cols), os.path.join(outdir, "reals.png"))
+        _save_grid(images[:grid_size], resolution, os.path.join(outdir, "reals.png"))
     with strategy.scope():
         if _multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
             _broadcast_from_chief(strategy, gan)
