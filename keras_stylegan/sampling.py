@@ -554,10 +554,9 @@ def save_animation(frames, path, fps=30):
 
 def _noise_layers(generator):
     """The `NoiseInjection` layers of each synthesis block, smallest block first."""
-    from keras_stylegan.layers.noise import NoiseInjection
+    from keras_stylegan.layers.noise import noise_layers
 
-    return [[layer for layer in block._flatten_layers(include_self=False) if isinstance(layer, NoiseInjection)]
-            for block in generator.synthesis.blocks]
+    return [noise_layers(block) for block in generator.synthesis.blocks]
 
 
 @contextlib.contextmanager

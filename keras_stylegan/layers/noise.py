@@ -72,3 +72,8 @@ class NoiseInjection(keras.layers.Layer):
         config = super().get_config()
         config.update(per_channel=self.per_channel, seed=self.seed)
         return config
+
+
+def noise_layers(model):
+    """Every `NoiseInjection` layer inside `model` (a network or block), in build order."""
+    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, NoiseInjection)]

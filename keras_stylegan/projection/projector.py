@@ -17,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_stylegan.data.images import MODES, _canonical, _fit, convert_channels
-from keras_stylegan.layers.noise import NoiseInjection
+from keras_stylegan.layers.noise import noise_layers
 
 W_AVG_SAMPLES = 10000
 INITIAL_LEARNING_RATE = 0.1
@@ -119,8 +119,7 @@ def w_statistics(generator, num_samples=W_AVG_SAMPLES, batch_size=1000):
 
 def noise_variables(generator):
     """The `noise_const` maps of every `NoiseInjection` layer of the synthesis network."""
-    return [layer.noise_const for layer in generator.synthesis._flatten_layers()
-            if isinstance(layer, NoiseInjection)]
+    return [layer.noise_const for layer in noise_layers(generator.synthesis)]
 
 
 def learning_rate_at(t, initial=INITIAL_LEARNING_RATE):

@@ -11,8 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
-from keras_stylegan.layers.noise import check_noise_mode
-from keras_stylegan.layers.noise import NoiseInjection
+from keras_stylegan.layers.noise import check_noise_mode, noise_layers
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
@@ -454,7 +453,7 @@ class StyleGAN(keras.Model):
             for variable in model.weights:
                 named[f"{prefix}/{variable.path.split('/', 1)[1]}"] = variable
             # Noise streams are not weights, but a resumed run must continue them.
-            for i, layer in enumerate(l for l in model._flatten_layers() if isinstance(l, NoiseInjection)):
+            for i, layer in enumerate(noise_layers(model)):
                 named[f"{prefix}/noise_rng/{i:03d}"] = layer.seed_generator.state
         for prefix, optimizer in (("G_opt", self.g_optimizer), ("D_opt", self.d_optimizer)):
             for i, variable in enumerate(optimizer.variables):
