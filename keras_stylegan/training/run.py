@@ -23,7 +23,7 @@ from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH, lod_at
+from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH
 from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN, _multi_worker
 from keras_stylegan.utils.files import atomic_path
 from keras_stylegan.utils.shapes import format_resolution, parse_resolution
@@ -297,7 +297,7 @@ def _batch_size_at(options, gan, nimg):
     schedule = options.get("batch_schedule")
     if not schedule or not gan.progressive:
         return options["batch_size"]
-    lod = float(lod_at(nimg, gan.max_lod, gan.initial_lod, gan.lod_training_kimg, gan.lod_transition_kimg))
+    lod = float(gan.lod(nimg))
     side = min(options["resolution"]) >> int(math.floor(lod))
     return int(schedule.get(str(side), options["batch_size"]))
 
