@@ -117,12 +117,13 @@ def test_fit_trains_counts_and_tracks():
 
 
 def test_r1_is_lazy_every_interval_and_wgan_gp_trains():
-    gan = tiny_gan(r1_interval=4, pl_weight=0.0)
+    gan = tiny_gan(r1_interval=4, pl_weight=0.0, augment="fixed", augment_p=0.3)  # fixed-p ADA rides along
     x = images().astype("float32") / 127.5 - 1
     history = gan.fit(x[:4], batch_size=4, epochs=1, verbose=0)  # step 0: R1 computed
     assert history.history["r1"][0] > 0
     history = gan.fit(x[:12], batch_size=4, epochs=1, verbose=0)  # steps 1-3: no R1 step, tracker stays 0
     assert history.history["r1"][0] == 0
+    assert float(gan.p.numpy()) == pytest.approx(0.3) and history.history["augment_p"][0] == pytest.approx(0.3)
     wgan = tiny_gan(loss="wgan-gp")
     history = wgan.fit(x, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"]).all() and history.history["r1"][0] > 0
