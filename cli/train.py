@@ -22,6 +22,8 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @click.option("--p", "augment_p", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Augmentation probability (fixed, or ADA's starting value).")
 @click.option("--target", type=click.FloatRange(0, 1), default=0.6, show_default=True, help="ADA target.")
+@click.option("--ada-kimg", type=click.FloatRange(min=0, min_open=True), default=500.0, show_default=True,
+              help="ADA speed: kimg for p to go from 0 to 1.")
 @click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 weight [default: 0.0002*res^2/batch].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate.")
 @click.option("--loss", type=click.Choice(["logistic", "wgan-gp"]), default="logistic", show_default=True)
@@ -45,7 +47,7 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @click.option("--strategy", type=click.Choice(["none", "mirrored", "multiworker"]), default="none",
               show_default=True, help="Several devices (mirrored) or machines (multiworker, from TF_CONFIG).")
 @one_line_errors
-def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, gamma, lr, loss,
+def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, ada_kimg, gamma, lr, loss,
                   cbase, cmax, mapping_layers, zdim, wdim, ema, mirror, cond, tick, snap, lod_kimg, lod_start, seed,
                   strategy):
     """Train a StyleGAN on a folder or zip of images; rerun on the same --outdir to resume.
@@ -60,7 +62,7 @@ def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, au
 
     try:
         train(data, outdir, architecture=arch, resolution=resolution, channels=channels, kimg=kimg, batch_size=batch,
-              augment=aug, augment_p=augment_p, ada_target=target, r1_gamma=gamma, learning_rate=lr, loss=loss,
+              augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma, learning_rate=lr, loss=loss,
               channel_base=cbase, channel_max=cmax, mapping_layers=mapping_layers, z_dim=zdim, w_dim=wdim,
               ema_kimg=ema, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
               lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=lod_kimg,

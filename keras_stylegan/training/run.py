@@ -73,7 +73,8 @@ def build_gan(options):
     return StyleGAN(
         generator, discriminator, r1_gamma=options["r1_gamma"], style_mixing_prob=options["style_mixing_prob"],
         ema_kimg=options["ema_kimg"], ema_rampup=options["ema_rampup"], augment=options["augment"],
-        augment_p=options["augment_p"], ada_target=options["ada_target"], loss=options["loss"],
+        augment_p=options["augment_p"], ada_target=options["ada_target"],
+        ada_kimg=options.get("ada_kimg", 500.0), loss=options["loss"],
         lod_initial_resolution=options["lod_initial_resolution"], lod_training_kimg=options["lod_training_kimg"],
         lod_transition_kimg=options["lod_transition_kimg"], seed=options["seed"],
     )
@@ -166,9 +167,9 @@ def _resolve_options(outdir, requested):
 
 
 def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, kimg=1000.0, batch_size=None,
-          augment="ada", augment_p=0.0, ada_target=0.6, r1_gamma=None, learning_rate=None, loss="logistic",
-          channel_base=None, channel_max=None, mapping_layers=None, z_dim=None, w_dim=None, ema_kimg=None,
-          xflip=False, fit="crop", tick_kimg=4.0, snapshot_ticks=10, lod_initial_resolution=8,
+          augment="ada", augment_p=0.0, ada_target=0.6, ada_kimg=500.0, r1_gamma=None, learning_rate=None,
+          loss="logistic", channel_base=None, channel_max=None, mapping_layers=None, z_dim=None, w_dim=None,
+          ema_kimg=None, xflip=False, fit="crop", tick_kimg=4.0, snapshot_ticks=10, lod_initial_resolution=8,
           lod_training_kimg=600.0, lod_transition_kimg=600.0, conditional=False, seed=0, strategy=None,
           grid_size=32, verbose="auto"):
     """Trains (or resumes) a run in `outdir` on images from `data`; returns the `StyleGAN`.
@@ -189,6 +190,8 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         augment: `"ada"`, `"fixed"` or `"none"`.
         augment_p: fixed (or initial) augmentation probability.
         ada_target: ADA target for `E[sign(D(reals))]`.
+        ada_kimg: ADA speed: thousands of images for p to be able to go from 0 to 1 (NVIDIA: 500;
+            short runs on small datasets want it faster, e.g. 100).
         r1_gamma: R1 weight (default: stylegan2-ada's `0.0002 * res^2 / batch`; 10 for StyleGAN).
         learning_rate, loss, channel_base, channel_max, mapping_layers, z_dim, w_dim, ema_kimg:
             override the defaults of `default_options`.
@@ -232,8 +235,8 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     requested.update({k: v for k, v in overrides.items() if v is not None})
     requested.update(
         architecture=architecture, resolution=list(resolution), channels=info.channels, kimg=float(kimg),
-        augment=augment, augment_p=float(augment_p), ada_target=float(ada_target), loss=loss, xflip=bool(xflip),
-        fit=fit, tick_kimg=float(tick_kimg), snapshot_ticks=int(snapshot_ticks),
+        augment=augment, augment_p=float(augment_p), ada_target=float(ada_target), ada_kimg=float(ada_kimg),
+        loss=loss, xflip=bool(xflip), fit=fit, tick_kimg=float(tick_kimg), snapshot_ticks=int(snapshot_ticks),
         lod_initial_resolution=int(lod_initial_resolution), lod_training_kimg=float(lod_training_kimg),
         lod_transition_kimg=float(lod_transition_kimg), num_classes=info.num_classes if conditional else 0,
         seed=int(seed), data=str(data) if isinstance(data, (str, os.PathLike)) else "array",

@@ -142,6 +142,8 @@ class StyleGAN(keras.Model):
         self.train_noise_mode = check_noise_mode(train_noise_mode)
         if self.r1_interval < 1 or self.pl_interval < 1 or self.ada_interval < 1:
             raise ValueError("r1_interval, pl_interval and ada_interval must be >= 1")
+        if not self.ada_kimg > 0:
+            raise ValueError(f"`ada_kimg` must be positive. Received: {ada_kimg!r}")
 
         self.progressive = self.architecture == "stylegan"
         self.max_lod = generator.synthesis.max_lod

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from keras_stylegan.cli.main import cli
+from keras_stylegan.training.run import build_gan
 
 
 def write_images(folder, n=8, size=8, mode="RGBA"):
@@ -26,10 +27,14 @@ TINY = ["--resolution", "8", "--cmax", "8", "--cbase", "32", "--zdim", "8", "--w
 def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     data = write_images(tmp_path / "data")
     run = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.008"] + TINY)
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.008",
+                                      "--ada-kimg", "50"] + TINY)
     assert result.exit_code == 0, result.output
     options = json.load(open(run / "training_options.json"))
     assert options["channels"] == 4 and options["resolution"] == [8, 8] and options["batch_size"] == 4
+    assert options["ada_kimg"] == 50.0 and build_gan(options).ada_kimg == 50.0
+    del options["ada_kimg"]  # runs written before the option existed resume with NVIDIA's speed
+    assert build_gan(options).ada_kimg == 500.0
     assert [json.loads(line)["tick"] for line in open(run / "stats.jsonl")] == [1]
     snapshot = sorted(p for p in run.iterdir() if p.name.startswith("network-snapshot-"))[-1]
     result = CliRunner().invoke(cli, ["sample", "--n", "4", "--model", str(snapshot), "--out", str(tmp_path / "s.png")])

@@ -173,6 +173,8 @@ def test_bad_arguments_are_clear():
         StyleGAN(g, d, augment="sometimes")
     with pytest.raises(ValueError, match="augment_p"):
         StyleGAN(g, d, augment="fixed", augment_p=2.0)
+    with pytest.raises(ValueError, match="ada_kimg"):
+        StyleGAN(g, d, ada_kimg=0)
 
 
 # ---- checkpoints, runs, resume --------------------------------------------------------------------
