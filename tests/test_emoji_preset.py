@@ -26,6 +26,12 @@ def test_emoji_preset_is_small_float16_and_documented():
     assert metadata["kimg"] > 0 and metadata["swd_x1e3_vs_data"]["swd_avg"] > 0
     card = get_card("emoji")
     assert card.channels == 4 and card.resolution == "32x32" and card.source_format == "preset"
+    # The card describes the networks actually shipped (make_preset.py keeps them in step).
+    config = json.load(open(os.path.join(PRESET, "config.json")))
+    for part in ("generator", "discriminator"):
+        for key, value in getattr(card, part).items():
+            shipped = config[part][key]
+            assert value == (shipped[0] if key == "resolution" else shipped), (part, key)
 
 
 def test_emoji_loads_offline_and_samples_varied_rgba(monkeypatch):

@@ -16,7 +16,22 @@ from keras_stylegan.metrics.swd import sliced_wasserstein_distance
 from keras_stylegan.zoo import load
 from keras_stylegan.zoo.presets import save_preset
 
-PRESET = os.path.join(os.path.dirname(__file__), "..", "..", "keras_stylegan", "presets", "emoji")
+REPO = os.path.join(os.path.dirname(__file__), "..", "..")
+PRESET = os.path.join(REPO, "keras_stylegan", "presets", "emoji")
+CARD = os.path.join(REPO, "zoo", "emoji.json")
+
+
+def update_card(card_path, preset_dir):
+    """Keeps the zoo card's network fields equal to the preset's config (widths change between runs)."""
+    config = json.load(open(os.path.join(preset_dir, "config.json")))
+    card = json.load(open(card_path))
+    for part in ("generator", "discriminator"):
+        for key in card[part]:
+            value = config[part][key]
+            card[part][key] = value[0] if key == "resolution" and value[0] == value[1] else value
+    with open(card_path, "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
 
 
 def main():
@@ -26,6 +41,7 @@ def main():
     parser.add_argument("--data", required=True, help="the training images (for the SWD)")
     parser.add_argument("--num", type=int, default=2048, help="images per side of the SWD")
     parser.add_argument("--out", default=PRESET)
+    parser.add_argument("--card", default=CARD, help="zoo card to keep in step with the preset")
     args = parser.parse_args()
     snapshot = args.snapshot or sorted(d for d in os.listdir(args.run) if d.startswith("network-snapshot-"))[-1]
     g, d = load(os.path.join(args.run, snapshot), discriminator=True)
@@ -53,6 +69,7 @@ def main():
         "snapshot": snapshot,
     }
     save_preset(args.out, g, d, metadata=metadata, weights_dtype="float16")
+    update_card(args.card, args.out)
     size = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print(json.dumps({k: v for k, v in metadata.items() if k != "training_options"}, indent=1))
     print(f"preset written to {os.path.abspath(args.out)}: {size / 1e6:.2f} MB")
