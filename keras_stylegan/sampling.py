@@ -22,6 +22,7 @@ import re
 
 import numpy as np
 
+from keras_stylegan.networks.common import check_positive_int
 from keras_stylegan.utils.shapes import block_name, block_shapes
 
 # Style layers grouped by the long side of their block (Karras et al. 2019, section 3.1).
@@ -94,12 +95,6 @@ def to_uint8(images):
     return np.clip(np.asarray(images, "float32") * 127.5 + 128, 0, 255).astype(np.uint8)
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be an int >= 1. Received: {value!r}")
-    return int(value)
-
-
 def _check_psi(psi):
     try:
         psi = float(psi)
@@ -159,7 +154,7 @@ def synthesize(generator, ws, noise_mode="const", batch_size=8, progress=False):
     from keras import ops
 
     check_noise_mode(noise_mode)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("batch_size", batch_size)
     ws = np.asarray(ws, "float32")
     images = [to_uint8(ops.convert_to_numpy(generator.synthesis(ws[i: i + batch_size], noise_mode=noise_mode)))
               for i in _batches(len(ws), batch_size, progress)]
@@ -191,7 +186,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     from keras import ops
 
     seeds = parse_seeds(seeds)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("batch_size", batch_size)
     psi = _check_psi(psi)
     check_noise_mode(noise_mode)
     images = []
@@ -221,7 +216,7 @@ def image_grid(images, cols=None):
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(f"`images` must be a non-empty batch [N, H, W, C]. Received shape: {images.shape}")
     n, height, width, channels = images.shape
-    cols = math.ceil(math.sqrt(n)) if cols is None else _check_positive_int("cols", cols)
+    cols = math.ceil(math.sqrt(n)) if cols is None else check_positive_int("cols", cols)
     rows = math.ceil(n / cols)
     padded = np.zeros((rows * cols, height, width, channels), images.dtype)
     padded[:n] = images
@@ -475,7 +470,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
     seeds = parse_seeds(seeds)
     if len(seeds) < 2:
         raise ValueError(f"`seeds` must hold at least two seeds to interpolate. Received: {seeds}")
-    frames = _check_positive_int("frames", frames)
+    frames = check_positive_int("frames", frames)
     if space not in ("z", "w"):
         raise ValueError(f"`space` must be 'z' or 'w'. Received: {space!r}")
     position = np.arange(frames) * len(seeds) / frames
@@ -618,7 +613,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     """
     from keras import ops
 
-    num_draws = _check_positive_int("num_draws", num_draws)
+    num_draws = check_positive_int("num_draws", num_draws)
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")

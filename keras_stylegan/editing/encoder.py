@@ -14,16 +14,11 @@ import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
+from keras_stylegan.networks.common import check_positive_int
 from keras_stylegan.utils.shapes import parse_resolution
 
 ENCODER_FILE = "encoder.keras"
 MIN_FEATURE_SIDE = 4
-
-
-def _check_positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}. Received: {value!r}")
-    return int(value)
 
 
 @register
@@ -40,7 +35,7 @@ class EncoderBlock(keras.layers.Layer):
 
     def __init__(self, filters, **kwargs):
         super().__init__(**kwargs)
-        self.filters = _check_positive_int("filters", filters)
+        self.filters = check_positive_int("filters", filters)
         self.conv0 = keras.layers.Conv2D(self.filters, 3, padding="same", name="conv0")
         self.conv1 = keras.layers.Conv2D(self.filters, 3, padding="same", name="conv1")
         self.skip = keras.layers.Conv2D(self.filters, 1, use_bias=False, name="skip")
@@ -96,11 +91,11 @@ class Encoder(keras.Model):
                  **kwargs):
         super().__init__(**kwargs)
         self.resolution = parse_resolution(resolution)
-        self.channels = _check_positive_int("channels", channels)
-        self.w_dim = _check_positive_int("w_dim", w_dim)
-        self.num_ws = None if num_ws is None else _check_positive_int("num_ws", num_ws)
-        self.base_filters = _check_positive_int("base_filters", base_filters)
-        self.max_filters = _check_positive_int("max_filters", max_filters)
+        self.channels = check_positive_int("channels", channels)
+        self.w_dim = check_positive_int("w_dim", w_dim)
+        self.num_ws = None if num_ws is None else check_positive_int("num_ws", num_ws)
+        self.base_filters = check_positive_int("base_filters", base_filters)
+        self.max_filters = check_positive_int("max_filters", max_filters)
         self.stem = keras.layers.Conv2D(self.base_filters, 3, padding="same", name="stem")
         self.blocks = []
         side = min(self.resolution)
@@ -236,8 +231,8 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
     if getattr(generator, "num_classes", 0):
         raise ValueError(f"train_encoder needs an unconditional generator. Received one with "
                          f"{generator.num_classes} classes")
-    steps = _check_positive_int("steps", steps)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    steps = check_positive_int("steps", steps)
+    batch_size = check_positive_int("batch_size", batch_size)
     if not (isinstance(pixel_weight, (int, float)) and math.isfinite(pixel_weight) and pixel_weight >= 0):
         raise ValueError(f"pixel_weight must be a finite number >= 0. Received: {pixel_weight!r}")
     if encoder is None:

@@ -1,6 +1,8 @@
 """Argument checks and defaults shared by the networks."""
 import math
 
+import numpy as np
+
 ARCHITECTURES = ("stylegan", "stylegan2")
 SYNTHESIS_ARCHITECTURES = ("orig", "skip", "resnet")
 DISCRIMINATOR_ARCHITECTURES = ("orig", "skip", "resnet")
@@ -17,9 +19,10 @@ def check_choice(name, value, choices):
 
 
 def check_positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """`value` as a Python int (NumPy integers accepted) if it is an int >= `minimum`, else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {value!r}")
-    return value
+    return int(value)
 
 
 def check_channels(channels):

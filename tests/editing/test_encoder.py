@@ -38,9 +38,9 @@ def test_round_trips_and_untrained_answer_is_w_avg(tmp_path):
 
 
 def test_bad_arguments(generator, tmp_path):
-    with pytest.raises(ValueError, match="base_filters must be an int >= 1. Received: 0"):
+    with pytest.raises(ValueError, match="`base_filters` must be an int >= 1. Received: 0"):
         Encoder(16, base_filters=0)
-    with pytest.raises(ValueError, match="steps must be an int >= 1. Received: 0"):
+    with pytest.raises(ValueError, match="`steps` must be an int >= 1. Received: 0"):
         train_encoder(generator, steps=0)
     with pytest.raises(ValueError, match="does not fit the generator"):
         train_encoder(generator, steps=1, encoder=Encoder(16, w_dim=8, base_filters=4))
