@@ -15,13 +15,13 @@ Example:
 >>> image_grid(images).shape
 (32, 32, 3)
 """
-import contextlib
 import math
 import os
 import re
 
 import numpy as np
 
+from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
 from keras_stylegan.networks.common import check_positive_int
 from keras_stylegan.utils.shapes import block_name, block_shapes
 
@@ -547,24 +547,6 @@ def save_animation(frames, path, fps=30):
     return _write_atomically(path, write_mp4)
 
 
-def _noise_layers(generator):
-    """The `NoiseInjection` layers of each synthesis block, smallest block first."""
-    from keras_stylegan.layers.noise import noise_layers
-
-    return [noise_layers(block) for block in generator.synthesis.blocks]
-
-
-@contextlib.contextmanager
-def _restored_noise(layers):
-    """Puts the stored noise maps back after a temporary change."""
-    saved = [np.array(layer.noise_const.numpy()) for layer in layers]
-    try:
-        yield
-    finally:
-        for layer, value in zip(layers, saved):
-            layer.noise_const.assign(value)
-
-
 def _block_index(generator, block):
     names = [block_name(shape) for shape in block_shapes(generator.resolution)]
     if block in names:
@@ -617,7 +599,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")
-    blocks = _noise_layers(generator)
+    blocks = noise_layers_by_block(generator)
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]
     varied = [layer for i in varied_blocks for layer in blocks[i]]
     held = [layer for i, layers in enumerate(blocks) if i not in varied_blocks for layer in layers]
@@ -626,7 +608,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     ws = generator.mapping(z, labels=_labels(generator, class_label, 1), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
     images = []
-    with _restored_noise(varied + held):
+    with restored_noise(varied + held):
         for layer in held if hold == "none" else ():
             layer.noise_const.assign(np.zeros(layer.noise_const.shape, "float32"))
         for _ in range(num_draws):

@@ -8,7 +8,9 @@ from keras_stylegan.metrics.kid import kernel_inception_distance
 from keras_stylegan.metrics.ppl import perceptual_path_length
 from keras_stylegan.metrics.precision_recall import precision_recall
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
-from keras_stylegan.sampling import _check_positive_int, _noise_layers, _restored_noise, to_uint8
+from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
+from keras_stylegan.networks.common import check_positive_int
+from keras_stylegan.sampling import to_uint8
 
 # name -> generated images by default (NVIDIA's counts; SWD: ProGAN's 16384)
 METRICS = {"fid50k": 50000, "kid50k": 50000, "pr50k3": 50000, "ppl_zfull": 50000, "ppl_wfull": 50000,
@@ -31,18 +33,18 @@ def _generated_batches(generator, num_images, batch_size, seed, progress):
     The noise maps are drawn from `seed` too (fresh per batch, then restored), so results repeat.
     """
     rng = np.random.default_rng(seed)
-    noise_layers = [layer for block in _noise_layers(generator) for layer in block]
+    noise = [layer for block in noise_layers_by_block(generator) for layer in block]
     starts = range(0, num_images, batch_size)
     if progress:
         from tqdm import tqdm
 
         starts = tqdm(starts, desc="generating", unit="batch", leave=False)
-    with _restored_noise(noise_layers):
+    with restored_noise(noise):
         for start in starts:
             n = min(batch_size, num_images - start)
             z = rng.standard_normal([n, generator.z_dim]).astype(np.float32)
             labels = rng.integers(0, generator.num_classes, n) if generator.num_classes else None
-            for layer in noise_layers:
+            for layer in noise:
                 layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
             yield to_uint8(np.asarray(generator(z, labels=labels, noise_mode="const")))
 
@@ -79,9 +81,9 @@ def compute_metrics(generator, real_images, metrics, num_images=None, feature_ex
     {'fid50k': ..., 'swd_32': ..., 'swd_16': ..., 'swd_avg': ...}
     """
     names = parse_metrics(metrics)
-    counts = {name: METRICS[name] if num_images is None else _check_positive_int("num_images", num_images)
+    counts = {name: METRICS[name] if num_images is None else check_positive_int("num_images", num_images)
               for name in names}
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = check_positive_int("batch_size", batch_size)
     needs_real = [name for name in names if not name.startswith("ppl")]
     if needs_real:
         real_images = np.asarray(real_images) if real_images is not None else None

@@ -9,7 +9,9 @@ weights, so values are NOT comparable with NVIDIA's tables; any pairwise distanc
 """
 import numpy as np
 
-from keras_stylegan.sampling import _check_positive_int, _noise_layers, _restored_noise, slerp
+from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
+from keras_stylegan.networks.common import check_positive_int
+from keras_stylegan.sampling import slerp
 
 SPACES, SAMPLINGS = ("z", "w"), ("full", "end")
 LPIPS_MAX_SIDE = 256  # NVIDIA box-downsamples larger images to 256 before LPIPS
@@ -115,20 +117,20 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
         raise ValueError(f"`sampling` must be one of {SAMPLINGS}. Received: {sampling!r}")
     if not (isinstance(epsilon, (int, float)) and 0 < epsilon < 1):
         raise ValueError(f"`epsilon` must be a number in (0, 1). Received: {epsilon!r}")
-    num_samples = _check_positive_int("num_samples", num_samples)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    num_samples = check_positive_int("num_samples", num_samples)
+    batch_size = check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
-    noise_layers = [layer for block in _noise_layers(generator) for layer in block] if randomize_noise else []
+    noise = [layer for block in noise_layers_by_block(generator) for layer in block] if randomize_noise else []
     starts = range(0, num_samples, batch_size)
     if progress:
         from tqdm import tqdm
 
         starts = tqdm(starts, desc=f"ppl_{space}{sampling}", unit="batch", leave=False)
     distances = []
-    with _restored_noise(noise_layers):
+    with restored_noise(noise):
         for start in starts:
             n = min(batch_size, num_samples - start)
-            for layer in noise_layers:
+            for layer in noise:
                 layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
             images = np.asarray(generator.synthesis(_paths(generator, rng, n, space, sampling, epsilon),
                                                     noise_mode="const"), np.float32)
