@@ -12,12 +12,12 @@ LOSSES = ("logistic", "wgan-gp")
 
 def logistic_g_loss(fake_logits):
     """Non-saturating generator loss `softplus(-D(G(z)))`."""
-    return tf.nn.softplus(-_flat(fake_logits))
+    return tf.nn.softplus(-flat_scores(fake_logits))
 
 
 def logistic_d_loss(real_logits, fake_logits):
     """Discriminator loss `softplus(D(G(z))) + softplus(-D(x))`."""
-    return tf.nn.softplus(_flat(fake_logits)) + tf.nn.softplus(-_flat(real_logits))
+    return tf.nn.softplus(flat_scores(fake_logits)) + tf.nn.softplus(-flat_scores(real_logits))
 
 
 def r1_penalty(real_grads):
@@ -27,13 +27,13 @@ def r1_penalty(real_grads):
 
 def wgan_g_loss(fake_logits):
     """Wasserstein generator loss `-D(G(z))`."""
-    return -_flat(fake_logits)
+    return -flat_scores(fake_logits)
 
 
 def wgan_d_loss(real_logits, fake_logits, drift=0.001):
     """Wasserstein critic loss `D(G(z)) - D(x) + drift * D(x)^2` (ProGAN's epsilon drift)."""
-    real_logits = _flat(real_logits)
-    return _flat(fake_logits) - real_logits + drift * tf.square(real_logits)
+    real_logits = flat_scores(real_logits)
+    return flat_scores(fake_logits) - real_logits + drift * tf.square(real_logits)
 
 
 def gradient_penalty(mixed_grads, target=1.0):
@@ -47,5 +47,6 @@ def path_lengths(ws_grads):
     return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(ws_grads), axis=2), axis=1))
 
 
-def _flat(logits):
+def flat_scores(logits):
+    """Discriminator scores as a float32 vector (one per image), whatever the logits' shape and dtype."""
     return tf.reshape(tf.cast(logits, tf.float32), [-1])

@@ -376,7 +376,8 @@ class StyleGAN(keras.Model):
 
         updates = {
             "g_loss": _replica_sum(g_loss), "d_loss": _replica_sum(d_loss),
-            "real_score": global_mean(losses._flat(real_logits)), "fake_score": global_mean(losses._flat(fake_logits)),
+            "real_score": global_mean(losses.flat_scores(real_logits)),
+            "fake_score": global_mean(losses.flat_scores(fake_logits)),
             "lod": lod, "kimg": tf.cast(self.nimg, tf.float32) / 1000.0, "augment_p": self.p,
         }
         for name, value in updates.items():
@@ -438,7 +439,7 @@ class StyleGAN(keras.Model):
                 ema.assign(var)
 
     def _update_ada(self, real_logits):
-        signs = tf.sign(losses._flat(real_logits))
+        signs = tf.sign(losses.flat_scores(real_logits))
         stats = tf.stack([_replica_sum(tf.reduce_sum(signs)), _replica_sum(tf.cast(tf.size(signs), tf.float32))])
         stats = self.ada_stats + stats
         adjust = tf.equal(self.step % self.ada_interval, 0)
