@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from keras_stylegan.data.images import read_images
+from keras_stylegan.metrics import compute_metrics
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
 from keras_stylegan.zoo import load
 from keras_stylegan.zoo.presets import save_preset
@@ -52,10 +53,7 @@ def main():
 
     reals, _ = read_images(args.data, g.resolution, channels=g.channels)
     reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]
-    z = np.random.RandomState(1).randn(len(reals), g.z_dim).astype("float32")
-    fakes = np.concatenate([np.asarray(g(z[i: i + 256], noise_mode="const")) for i in range(0, len(z), 256)])
-    fakes = np.clip(np.rint((fakes + 1) * 127.5), 0, 255).astype(np.uint8)
-    swd = sliced_wasserstein_distance(reals, fakes, seed=0)
+    swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)
     half = len(reals) // 2
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
 
