@@ -32,6 +32,8 @@ class NoiseInjection(keras.layers.Layer):
         inputs: `[N, H, W, C]`.
         noise_mode: `"random"` (fresh noise each call), `"const"` (the stored map) or
             `"none"` (no noise).
+        noise: an explicit map `[N, H, W, 1]` to add instead of drawing one (ignored when
+            `noise_mode="none"`).
 
     Example:
     >>> layer = NoiseInjection(per_channel=False)
@@ -57,11 +59,13 @@ class NoiseInjection(keras.layers.Layer):
             initializer=keras.initializers.RandomNormal(stddev=1.0, seed=self.seed), trainable=False,
         )
 
-    def call(self, inputs, noise_mode="random"):
+    def call(self, inputs, noise_mode="random", noise=None):
         check_noise_mode(noise_mode)
         if noise_mode == "none":
             return inputs
-        if noise_mode == "const":
+        if noise is not None:
+            noise = ops.cast(noise, inputs.dtype)
+        elif noise_mode == "const":
             noise = ops.cast(self.noise_const, inputs.dtype)[None, :, :, None]
         else:
             shape = (ops.shape(inputs)[0], inputs.shape[1], inputs.shape[2], 1)

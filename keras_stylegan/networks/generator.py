@@ -55,6 +55,7 @@ class Generator(keras.Model):
         mix_cutoff: layer index from which the ws of `mix_z` are used.
         lod: level of detail (StyleGAN 2019 progressive growing).
         update_w_avg: update the tracked average w (training).
+        noise: explicit noise maps, one `[N, H, W, 1]` per noise layer (see `SynthesisNetwork`).
 
     Example:
     >>> g = Generator(resolution=16, channels=4, z_dim=32, w_dim=32, channel_base=256, channel_max=16)
@@ -104,7 +105,7 @@ class Generator(keras.Model):
         self.built = True
 
     def call(self, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="random", mix_z=None, mix_cutoff=None,
-             lod=None, update_w_avg=False):
+             lod=None, update_w_avg=False, noise=None):
         check_psi(psi)
         ws = self.mapping(z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff, update_w_avg=update_w_avg)
         if mix_z is not None:
@@ -112,7 +113,7 @@ class Generator(keras.Model):
                 raise ValueError("`mix_cutoff` is required with `mix_z`.")
             ws = self.mix(ws, self.mapping(mix_z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff),
                           mix_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, lod=lod)
+        return self.synthesis(ws, noise_mode=noise_mode, lod=lod, noise=noise)
 
     @classmethod
     def from_preset(cls, preset, **kwargs):

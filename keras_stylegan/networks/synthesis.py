@@ -52,6 +52,7 @@ class ModulatedLayer(keras.layers.Layer):
         inputs: `[x, w]`.
         noise_mode: `"random"`, `"const"` or `"none"`.
         gain: extra output gain.
+        noise: explicit noise map `[N, H, W, 1]` (overrides `"random"`/`"const"`).
     """
 
     def __init__(self, filters, kernel_size=3, up=1, resample_filter=(1, 3, 3, 1), conv_clamp=None,
@@ -77,10 +78,10 @@ class ModulatedLayer(keras.layers.Layer):
         self.noise.build(out_shape)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
-    def call(self, inputs, noise_mode="random", gain=1.0):
+    def call(self, inputs, noise_mode="random", gain=1.0, noise=None):
         x, w = inputs
         x = self.conv([x, self.affine(w)])
-        x = self.noise(x, noise_mode=noise_mode)
+        x = self.noise(x, noise_mode=noise_mode, noise=noise)
         clamp = None if self.conv_clamp is None else self.conv_clamp * gain
         return bias_act(x, self.bias, "lrelu", SQRT2 * gain, clamp)
 
@@ -116,6 +117,7 @@ class StyleLayer(keras.layers.Layer):
     Call arguments:
         inputs: `[x, w]`.
         noise_mode: `"random"`, `"const"` or `"none"`.
+        noise: explicit noise map `[N, H, W, 1]` (overrides `"random"`/`"const"`).
     """
 
     def __init__(self, filters, kernel_size=3, up=1, use_conv=True, blur_filter=(1, 2, 1), fused_scale=False,
@@ -156,13 +158,13 @@ class StyleLayer(keras.layers.Layer):
         w = w[1:, 1:] + w[:-1, 1:] + w[1:, :-1] + w[:-1, :-1]
         return ops.conv_transpose(x, w, strides=2, padding="same")
 
-    def call(self, inputs, noise_mode="random"):
+    def call(self, inputs, noise_mode="random", noise=None):
         x, w = inputs
         if self.conv is not None:
             x = self._fused_upscale_conv(x) if (self.fused_scale and self.up > 1) else self.conv(x)
             if self.up > 1:
                 x = blur(x, self._blur)
-        x = self.noise(x, noise_mode=noise_mode)
+        x = self.noise(x, noise_mode=noise_mode, noise=noise)
         x = bias_act(x, self.bias, "lrelu", gain=1.0)
         return self.adain([x, w])
 
@@ -208,6 +210,7 @@ class SynthesisBlock(keras.layers.Layer):
         x: features from the previous block (`None` for the first).
         img: image so far (StyleGAN2 'skip'), or `None`.
         noise_mode: `"random"`, `"const"` or `"none"`.
+        noise: explicit noise maps, one per conv layer (`num_conv`), or `None`.
 
     Returns `(x, img)`; for StyleGAN 2019 `img` is this block's ToRGB output.
     """
@@ -277,21 +280,24 @@ class SynthesisBlock(keras.layers.Layer):
         if self.skip is not None:
             self.skip.build(x_shape)
 
-    def call(self, ws, x=None, img=None, noise_mode="random"):
+    def call(self, ws, x=None, img=None, noise_mode="random", noise=None):
         stylegan2 = self.architecture == "stylegan2"
         w_iter = iter(range(ws.shape[1]))
+        noise = [None] * self.num_conv if noise is None else list(noise)
+        if len(noise) != self.num_conv:
+            raise ValueError(f"`noise` must hold {self.num_conv} maps for block {self.name}. Received: {len(noise)}")
         if self.is_first:
             x = self.const(ws)
         if stylegan2 and self.is_first:
-            x = self.conv1([x, ws[:, next(w_iter)]], noise_mode=noise_mode)
+            x = self.conv1([x, ws[:, next(w_iter)]], noise_mode=noise_mode, noise=noise[0])
         elif self.skip is not None:
             y = self.skip(x, gain=math.sqrt(0.5))
-            x = self.conv0([x, ws[:, next(w_iter)]], noise_mode=noise_mode)
-            x = self.conv1([x, ws[:, next(w_iter)]], noise_mode=noise_mode, gain=math.sqrt(0.5))
+            x = self.conv0([x, ws[:, next(w_iter)]], noise_mode=noise_mode, noise=noise[0])
+            x = self.conv1([x, ws[:, next(w_iter)]], noise_mode=noise_mode, gain=math.sqrt(0.5), noise=noise[1])
             x = y + x
         else:
-            x = self.conv0([x, ws[:, next(w_iter)]], noise_mode=noise_mode)
-            x = self.conv1([x, ws[:, next(w_iter)]], noise_mode=noise_mode)
+            x = self.conv0([x, ws[:, next(w_iter)]], noise_mode=noise_mode, noise=noise[0])
+            x = self.conv1([x, ws[:, next(w_iter)]], noise_mode=noise_mode, noise=noise[1])
         if not stylegan2:
             return x, self.torgb(x)
         if img is not None:
@@ -339,6 +345,9 @@ class SynthesisNetwork(keras.layers.Layer):
         ws: `[N, num_ws, w_dim]`.
         noise_mode: `"random"`, `"const"` or `"none"`.
         lod: level of detail for StyleGAN 2019 (default: the stored `lod` variable).
+        noise: explicit noise maps `[N, H, W, 1]`, one per noise layer in
+            `keras_stylegan.layers.noise.noise_layers_by_block` order (overrides `noise_mode`
+            except `"none"`), e.g. noise drawn for a whole distributed batch and sliced.
 
     Example:
     >>> synthesis = SynthesisNetwork(w_dim=16, resolution=16, channel_base=256, channel_max=16)
@@ -380,6 +389,20 @@ class SynthesisNetwork(keras.layers.Layer):
         else:
             self.num_ws = 2 * len(self.blocks)
 
+    def _split_noise(self, noise):
+        """One list of maps per block from the flat list (or `None` for every block)."""
+        if noise is None:
+            return iter([None] * len(self.blocks))
+        noise = list(noise)
+        expected = sum(block.num_conv for block in self.blocks)
+        if len(noise) != expected:
+            raise ValueError(f"`noise` must hold {expected} maps (one per noise layer). Received: {len(noise)}")
+        per_block, start = [], 0
+        for block in self.blocks:
+            per_block.append(noise[start: start + block.num_conv])
+            start += block.num_conv
+        return iter(per_block)
+
     @property
     def max_lod(self):
         return len(self.blocks) - 1
@@ -393,8 +416,9 @@ class SynthesisNetwork(keras.layers.Layer):
         if self.architecture == "stylegan":
             self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False)
 
-    def call(self, ws, noise_mode="random", lod=None):
+    def call(self, ws, noise_mode="random", lod=None, noise=None):
         check_noise_mode(noise_mode)
+        block_noise = self._split_noise(noise)
         if ws.shape[1] is not None and (ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim):
             raise ValueError(f"`ws` must have shape [N, {self.num_ws}, {self.w_dim}]. Received: {tuple(ws.shape)}")
         ws = ops.cast(ws, self.compute_dtype)
@@ -403,13 +427,13 @@ class SynthesisNetwork(keras.layers.Layer):
         if self.architecture == "stylegan2":
             for block in self.blocks:
                 block_ws = ws[:, w_idx: w_idx + block.num_conv + block.num_torgb]
-                x, img = block(block_ws, x=x, img=img, noise_mode=noise_mode)
+                x, img = block(block_ws, x=x, img=img, noise_mode=noise_mode, noise=next(block_noise))
                 w_idx += block.num_conv
             return img
         lod = self.lod if lod is None else lod
         lod = ops.cast(lod, self.compute_dtype)
         for i, block in enumerate(self.blocks):
-            x, rgb = block(ws[:, 2 * i: 2 * i + 2], x=x, noise_mode=noise_mode)
+            x, rgb = block(ws[:, 2 * i: 2 * i + 2], x=x, noise_mode=noise_mode, noise=next(block_noise))
             if img is None:
                 img = rgb
             else:  # linear structure: upscale the image so far and fade in this level

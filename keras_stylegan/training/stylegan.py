@@ -11,7 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
-from keras_stylegan.layers.noise import check_noise_mode, noise_layers
+from keras_stylegan.layers.noise import check_noise_mode, noise_layers, noise_layers_by_block
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
@@ -20,7 +20,7 @@ from keras_stylegan.training.schedule import ema_beta, lod_at
 AUGMENT_MODES = ("none", "fixed", "ada")
 DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025}
 # Salts separating the random streams drawn in one step.
-_Z_D, _Z_G, _Z_MIX, _MIX, _PL, _AUG_REAL, _AUG_FAKE, _GP = range(8)
+_Z_D, _Z_G, _Z_MIX, _MIX, _PL, _AUG_REAL, _AUG_FAKE, _GP, _PL_NOISE = range(9)
 
 
 def _replica_context():
@@ -81,8 +81,9 @@ class StyleGAN(keras.Model):
         ada_interval: adjust p every this many steps.
         ada_kimg: thousands of images for p to go from 0 to 1.
         seed: seed of every random stream of the train step.
-        train_noise_mode: the generator's noise inputs while training: `"random"` (NVIDIA; drawn
-            per replica, so a step depends on the replica count) or `"const"`/`"none"`.
+        train_noise_mode: the generator's noise inputs while training: `"random"` (NVIDIA; fresh
+            maps every pass, drawn for the global batch and sliced per replica, like z) or
+            `"const"`/`"none"`.
 
     Example:
     >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2)
@@ -256,10 +257,14 @@ class StyleGAN(keras.Model):
     def _seed(self, salt):
         return tf.stack([tf.constant(self.seed, tf.int64), self.step * 16 + salt])
 
-    def _global_normal(self, local_batch, shape, salt):
-        """Normal draws for the global batch, this replica's slice: the same numbers whatever the replica count."""
+    def _global_normal(self, local_batch, shape, salt, stream=0):
+        """Normal draws for the global batch, this replica's slice: the same numbers whatever the replica count.
+
+        `stream` separates draws that share a salt (e.g. one per noise layer).
+        """
         ctx, replicas = _replica_context()
-        values = tf.random.stateless_normal(tf.concat([[local_batch * replicas], shape], 0), self._seed(salt))
+        seed = self._seed(salt) + tf.stack([tf.constant(stream * 104729, tf.int64), tf.constant(0, tf.int64)])
+        values = tf.random.stateless_normal(tf.concat([[local_batch * replicas], shape], 0), seed)
         if replicas == 1:
             return values
         start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local_batch
@@ -277,6 +282,16 @@ class StyleGAN(keras.Model):
 
     # ---- the step -----------------------------------------------------------------------
 
+    def _noise_maps(self, local_batch, salt):
+        """Random noise inputs drawn for the global batch and sliced per replica, like z.
+
+        Each noise layer's own seed generator is a mirrored variable, so under several replicas
+        it would give every replica the same maps; NVIDIA's GPUs draw independent ones.
+        """
+        layers = [layer for block in noise_layers_by_block(self.generator) for layer in block]
+        return [self._global_normal(local_batch, list(layer.noise_const.shape) + [1], salt, stream=i + 1)
+                for i, layer in enumerate(layers)]
+
     def _generate(self, z, labels, lod, mix_salt, update_w_avg=False):
         """G(z) with style-mixing regularization; returns (images, ws)."""
         g = self.generator
@@ -293,7 +308,8 @@ class StyleGAN(keras.Model):
             cutoff = tf.where(u[1] < self.style_mixing_prob, cutoff, num_ws)
             mix_z = self._global_normal(tf.shape(z)[0], [g.z_dim], mix_salt)
             ws = g.mix(ws, g.mapping(mix_z, labels=labels), cutoff)
-        images = g.synthesis(ws, noise_mode=self.train_noise_mode, lod=lod if self.progressive else None)
+        noise = self._noise_maps(tf.shape(z)[0], mix_salt) if self.train_noise_mode == "random" else None
+        images = g.synthesis(ws, noise_mode=self.train_noise_mode, lod=lod if self.progressive else None, noise=noise)
         return images, ws
 
     def _discriminate(self, images, labels, lod, salt):
@@ -414,7 +430,7 @@ class StyleGAN(keras.Model):
         with tf.GradientTape() as tape:
             images, ws = self._generate(z, pl_labels, lod, _PL + 8)
             height, width = images.shape[1], images.shape[2]
-            noise = self._global_normal(pl_batch, tf.shape(images)[1:], _PL + 1) / math.sqrt(height * width)
+            noise = self._global_normal(pl_batch, tf.shape(images)[1:], _PL_NOISE) / math.sqrt(height * width)
             total = tf.reduce_sum(images * noise)
         return losses.path_lengths(tape.gradient(total, ws))
 

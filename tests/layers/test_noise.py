@@ -45,6 +45,17 @@ def test_random_mode_draws_fresh_single_channel_noise(per_channel):
     assert 0.5 < first.std() < 1.5
 
 
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_explicit_noise_is_added_instead_of_a_draw(per_channel):
+    x = randn(2, 4, 4, 3)
+    layer, strength = built(per_channel, x)
+    noise = randn(2, 4, 4, 1, seed=5)
+    for mode in ("random", "const"):
+        np.testing.assert_allclose(np.asarray(layer(x, noise_mode=mode, noise=noise)), x + noise * strength,
+                                   rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(layer(x, noise_mode="none", noise=noise)), x)
+
+
 def test_default_strength_is_zero():
     x = randn(1, 4, 4, 2)
     np.testing.assert_array_equal(np.asarray(NoiseInjection()(x)), x)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from keras_stylegan import Discriminator, Generator
+from keras_stylegan.layers.noise import noise_layers_by_block
 
 TINY = dict(z_dim=16, w_dim=16, channel_base=128, channel_max=16, mapping_layers=2)
 
@@ -162,6 +163,24 @@ def test_noise_modes(architecture):
     for layer in (b.conv1 for b in g.synthesis.blocks):
         layer.noise.noise_strength.assign(np.zeros(layer.noise.noise_strength.shape, "float32"))
     np.testing.assert_allclose(g(z, noise_mode="random"), g(z, noise_mode="none"), atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])
+def test_explicit_noise_maps_reach_every_noise_layer_in_order(architecture):
+    g = Generator(architecture=architecture, resolution=16, **TINY)
+    layers = [layer for block in noise_layers_by_block(g) for layer in block]
+    for layer in layers:
+        layer.noise_strength.assign(np.ones(layer.noise_strength.shape, "float32"))
+    z = latents(2)
+    # The stored maps passed explicitly, in noise_layers_by_block order, give the "const" image ...
+    stored = [np.broadcast_to(layer.noise_const.numpy()[None, :, :, None], (2,) + tuple(layer.noise_const.shape)
+                              + (1,)) for layer in layers]
+    np.testing.assert_allclose(g(z, noise=stored), g(z, noise_mode="const"), atol=1e-5)
+    # ... and changing one map changes the image: each map lands in its own layer.
+    stored[-1] = stored[-1] + 1.0
+    assert np.abs(np.asarray(g(z, noise=stored)) - np.asarray(g(z, noise_mode="const"))).max() > 1e-3
+    with pytest.raises(ValueError, match="one per noise layer"):
+        g(z, noise=stored[:-1])
 
 
 @pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])

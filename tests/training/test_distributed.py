@@ -23,9 +23,10 @@ ENV.pop("TF_CONFIG", None)
 TINY_TRAIN = dict(resolution=8, channel_base=32, channel_max=8, z_dim=8, w_dim=8, mapping_layers=2, batch_size=4,
                   tick_kimg=0.004, augment="none", grid_size=4, verbose=0)
 
-# Per-replica randomness would make the runs differ by design, so it is neutralized: constant
-# noise inputs, no minibatch-stddev groups, no augmentation. Everything else (z, style mixing,
-# path-length z and noise) is drawn for the global batch and sliced per replica.
+# Per-replica randomness would make the runs differ by design, so it is neutralized: no
+# minibatch-stddev groups, no augmentation. Everything else (z, style mixing, the generator's
+# random noise inputs, path-length z and noise) is drawn for the global batch and sliced per
+# replica, so two replicas must take exactly the step one replica takes.
 MIRRORED_SCRIPT = """
 import sys
 import tensorflow as tf
@@ -46,7 +47,7 @@ def run(strategy, steps=2):
         net = dict(architecture=architecture, resolution=8, channels=3, channel_base=32, channel_max=8)
         g = Generator(z_dim=8, w_dim=8, mapping_layers=2, **net)
         d = Discriminator(mbstd_group_size=0, **net)
-        gan = StyleGAN(g, d, train_noise_mode="const", lod_initial_resolution=4, lod_training_kimg=0.004,
+        gan = StyleGAN(g, d, lod_initial_resolution=4, lod_training_kimg=0.004,
                        lod_transition_kimg=0.004)
         gan.compile()
     # StyleGAN's constant input starts at ones, so its instance norm divides by ~0 and the step is
