@@ -21,8 +21,7 @@ import re
 
 import numpy as np
 
-from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
-from keras_stylegan.networks.common import check_positive_int
+from keras_stylegan.utils.checks import check_positive_int
 from keras_stylegan.utils.shapes import block_name, block_shapes
 
 # Style layers grouped by the long side of their block (Karras et al. 2019, section 3.1).
@@ -599,6 +598,8 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")
+    from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
+
     blocks = noise_layers_by_block(generator)
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]
     varied = [layer for i in varied_blocks for layer in blocks[i]]

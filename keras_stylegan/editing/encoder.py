@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.networks.common import check_positive_int
+from keras_stylegan.utils.checks import check_positive_int
 from keras_stylegan.utils.shapes import parse_resolution
 
 ENCODER_FILE = "encoder.keras"

@@ -9,8 +9,7 @@ weights, so values are NOT comparable with NVIDIA's tables; any pairwise distanc
 """
 import numpy as np
 
-from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
-from keras_stylegan.networks.common import check_positive_int
+from keras_stylegan.utils.checks import check_positive_int
 from keras_stylegan.sampling import slerp
 
 SPACES, SAMPLINGS = ("z", "w"), ("full", "end")
@@ -120,6 +119,8 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     num_samples = check_positive_int("num_samples", num_samples)
     batch_size = check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
+    from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise  # TensorFlow loads here
+
     noise = [layer for block in noise_layers_by_block(generator) for layer in block] if randomize_noise else []
     starts = range(0, num_samples, batch_size)
     if progress:

@@ -1,7 +1,7 @@
 """Argument checks and defaults shared by the networks."""
 import math
 
-import numpy as np
+from keras_stylegan.utils.checks import check_positive_int  # noqa: F401 - re-exported for the networks
 
 ARCHITECTURES = ("stylegan", "stylegan2")
 SYNTHESIS_ARCHITECTURES = ("orig", "skip", "resnet")
@@ -16,13 +16,6 @@ def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {choices}. Received: {value!r}")
     return value
-
-
-def check_positive_int(name, value, minimum=1):
-    """`value` as a Python int (NumPy integers accepted) if it is an int >= `minimum`, else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {value!r}")
-    return int(value)
 
 
 def check_channels(channels):
