@@ -3,7 +3,9 @@
 Reads a run made by `kstylegan train` (the emoji recipe's in the README's figures) and prints
 one row per network snapshot: images shown, wall-clock hours, kimg/hour and SWD (x1e3, patch
 statistics of a Laplacian pyramid; lower is closer to the data; computed by
-`keras_stylegan.metrics.compute_metrics`). A falling SWD shows training works.
+`keras_stylegan.metrics.compute_metrics`) and diversity (mean L1 distance between two images,
+pixels in [0, 1], over pairs of 256 images; a collapsed generator scores far below the data).
+A falling SWD at a diversity near the data's shows training works.
 
     python benchmarks/training_progress.py --data ../shared/data/emoji64.zip --run runs/emoji32
 """
@@ -17,8 +19,16 @@ import numpy as np
 from keras_stylegan.data.images import read_images
 from keras_stylegan.metrics import compute_metrics
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
+from keras_stylegan.sampling import to_uint8
 from keras_stylegan.training.run import build_gan
 from keras_stylegan.zoo import load
+
+
+def diversity(images):
+    """Mean absolute difference between two different images (uint8 -> [0, 1]), over all pairs."""
+    x = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    total = sum(np.abs(x[i + 1:] - x[i]).mean(axis=1).sum() for i in range(len(x) - 1))
+    return total / (len(x) * (len(x) - 1) / 2)
 
 
 def main():
@@ -34,15 +44,19 @@ def main():
     reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]
     half = len(reals) // 2
     floor = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)["swd_avg"]
-    print(f"data: {len(reals)} images; SWD between two halves of the data (the floor): {floor:.1f}")
-    print("| kimg | hours | kimg/hour | SWD x1e3 (avg) |\n|---|---|---|---|")
+    print(f"data: {len(reals)} images; SWD between two halves of the data (the floor): {floor:.1f}; "
+          f"diversity: {diversity(reals[:256]):.3f}")
+    print("| kimg | hours | kimg/hour | SWD x1e3 (avg) | diversity |\n|---|---|---|---|---|")
     keras.utils.set_random_seed(options["seed"])  # the run's initialization, as train() does
     for snapshot in [None] + snapshots:
         kimg = float(snapshot.rsplit("-", 1)[1]) if snapshot else 0.0
         g = load(os.path.join(args.run, snapshot)) if snapshot else build_gan(options).generator_ema
         swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)["swd_avg"]
+        z = np.random.RandomState(2).randn(256, g.z_dim).astype("float32")
+        fakes = to_uint8(np.asarray(g(z, noise_mode="const")))
         seconds = sum(s["sec_per_tick"] for s in stats if s["kimg"] <= kimg + 1e-6)
-        print(f"| {kimg:.0f} | {seconds / 3600:.2f} | {kimg * 3600 / max(seconds, 1):.0f} | {swd:.1f} |")
+        print(f"| {kimg:.0f} | {seconds / 3600:.2f} | {kimg * 3600 / max(seconds, 1):.0f} | {swd:.1f} | "
+              f"{diversity(fakes):.3f} |")
 
 
 if __name__ == "__main__":
