@@ -94,6 +94,11 @@ def noise_layers_by_block(generator):
     return [noise_layers(block) for block in generator.synthesis.blocks]
 
 
+def synthesis_noise_layers(generator):
+    """All `NoiseInjection` layers of `generator`, flat, in `noise_layers_by_block` order."""
+    return [layer for block in noise_layers_by_block(generator) for layer in block]
+
+
 @contextlib.contextmanager
 def restored_noise(layers):
     """Puts the stored `noise_const` maps of `layers` back after a temporary change.

@@ -8,8 +8,8 @@ from keras_stylegan.metrics.kid import kernel_inception_distance
 from keras_stylegan.metrics.ppl import perceptual_path_length
 from keras_stylegan.metrics.precision_recall import precision_recall
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
-from keras_stylegan.utils.checks import check_positive_int
 from keras_stylegan.sampling import to_uint8
+from keras_stylegan.utils.checks import check_positive_int
 
 # name -> generated images by default (NVIDIA's counts; SWD: ProGAN's 16384)
 METRICS = {"fid50k": 50000, "kid50k": 50000, "pr50k3": 50000, "ppl_zfull": 50000, "ppl_wfull": 50000,
@@ -32,9 +32,9 @@ def _generated_batches(generator, num_images, batch_size, seed, progress):
     The noise maps are drawn from `seed` too (fresh per batch, then restored), so results repeat.
     """
     rng = np.random.default_rng(seed)
-    from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise  # TensorFlow loads here
+    from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
 
-    noise = [layer for block in noise_layers_by_block(generator) for layer in block]
+    noise = synthesis_noise_layers(generator)
     starts = range(0, num_images, batch_size)
     if progress:
         from tqdm import tqdm

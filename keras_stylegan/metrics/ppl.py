@@ -9,8 +9,8 @@ weights, so values are NOT comparable with NVIDIA's tables; any pairwise distanc
 """
 import numpy as np
 
-from keras_stylegan.utils.checks import check_positive_int
 from keras_stylegan.sampling import slerp
+from keras_stylegan.utils.checks import check_positive_int
 
 SPACES, SAMPLINGS = ("z", "w"), ("full", "end")
 LPIPS_MAX_SIDE = 256  # NVIDIA box-downsamples larger images to 256 before LPIPS
@@ -119,9 +119,9 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     num_samples = check_positive_int("num_samples", num_samples)
     batch_size = check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
-    from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise  # TensorFlow loads here
+    from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
 
-    noise = [layer for block in noise_layers_by_block(generator) for layer in block] if randomize_noise else []
+    noise = synthesis_noise_layers(generator) if randomize_noise else []
     starts = range(0, num_samples, batch_size)
     if progress:
         from tqdm import tqdm

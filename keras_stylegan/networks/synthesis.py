@@ -346,7 +346,7 @@ class SynthesisNetwork(keras.layers.Layer):
         noise_mode: `"random"`, `"const"` or `"none"`.
         lod: level of detail for StyleGAN 2019 (default: the stored `lod` variable).
         noise: explicit noise maps `[N, H, W, 1]`, one per noise layer in
-            `keras_stylegan.layers.noise.noise_layers_by_block` order (overrides `noise_mode`
+            `keras_stylegan.layers.noise.synthesis_noise_layers` order (overrides `noise_mode`
             except `"none"`), e.g. noise drawn for a whole distributed batch and sliced.
 
     Example:

@@ -11,7 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
-from keras_stylegan.layers.noise import check_noise_mode, noise_layers, noise_layers_by_block
+from keras_stylegan.layers.noise import check_noise_mode, noise_layers, synthesis_noise_layers
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
@@ -288,7 +288,7 @@ class StyleGAN(keras.Model):
         Each noise layer's own seed generator is a mirrored variable, so under several replicas
         it would give every replica the same maps; NVIDIA's GPUs draw independent ones.
         """
-        layers = [layer for block in noise_layers_by_block(self.generator) for layer in block]
+        layers = synthesis_noise_layers(self.generator)
         return [self._global_normal(local_batch, list(layer.noise_const.shape) + [1], salt, stream=i + 1)
                 for i, layer in enumerate(layers)]
 

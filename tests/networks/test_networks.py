@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_stylegan import Discriminator, Generator
-from keras_stylegan.layers.noise import noise_layers_by_block
+from keras_stylegan.layers.noise import synthesis_noise_layers
 
 TINY = dict(z_dim=16, w_dim=16, channel_base=128, channel_max=16, mapping_layers=2)
 
@@ -168,7 +168,7 @@ def test_noise_modes(architecture):
 @pytest.mark.parametrize("architecture", ["stylegan", "stylegan2"])
 def test_explicit_noise_maps_reach_every_noise_layer_in_order(architecture):
     g = Generator(architecture=architecture, resolution=16, **TINY)
-    layers = [layer for block in noise_layers_by_block(g) for layer in block]
+    layers = synthesis_noise_layers(g)
     for layer in layers:
         layer.noise_strength.assign(np.ones(layer.noise_strength.shape, "float32"))
     z = latents(2)
