@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--kimg", type=float, default=60)
     parser.add_argument("--cmax", type=int, default=32)
     parser.add_argument("--aug", default="none")
+    parser.add_argument("--gamma", type=float, default=None, help="R1 weight (default: the trainer's)")
+    parser.add_argument("--mbstd", type=int, default=4, help="discriminator minibatch-stddev group size")
     args = parser.parse_args()
     from keras_stylegan.training.run import train
     from keras_stylegan.zoo import load
@@ -60,7 +62,7 @@ def main():
     images, _ = make_discs(4096)
     assert (classify(images) >= 0).all()  # the classifier recognizes every real image
     train(images, args.outdir, resolution=16, channels=3, kimg=args.kimg, channel_max=args.cmax, z_dim=32,
-          w_dim=32, mapping_layers=2, batch_size=32, augment=args.aug, snapshot_ticks=5, verbose=2)
+          w_dim=32, mapping_layers=2, batch_size=32, mbstd_group_size=args.mbstd, r1_gamma=args.gamma, augment=args.aug, snapshot_ticks=5, verbose=2)
     print("| kimg | modes covered (of 32) | clean discs | most / least frequent covered mode |")
     print("|---|---|---|---|")
     z = np.random.RandomState(1).randn(4096, 32).astype("float32")

@@ -33,6 +33,8 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @click.option("--zdim", type=click.IntRange(min=1), default=None, help="Latent width.")
 @click.option("--wdim", type=click.IntRange(min=1), default=None, help="Intermediate latent width.")
 @click.option("--ema", type=click.FloatRange(min=0), default=None, help="Generator EMA half-life in kimg.")
+@click.option("--mbstd", type=click.IntRange(min=0), default=None,
+              help="Discriminator minibatch-stddev group size, 0 off [default: 4].")
 @click.option("--mirror", is_flag=True, help="Mirror half of the reals left-right.")
 @click.option("--cond", is_flag=True, help="Condition on the labels of the data's dataset.json.")
 @click.option("--tick", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True,
@@ -48,7 +50,7 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
               show_default=True, help="Several devices (mirrored) or machines (multiworker, from TF_CONFIG).")
 @one_line_errors
 def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, ada_kimg, gamma, lr, loss,
-                  cbase, cmax, mapping_layers, zdim, wdim, ema, mirror, cond, tick, snap, lod_kimg, lod_start, seed,
+                  cbase, cmax, mapping_layers, zdim, wdim, ema, mbstd, mirror, cond, tick, snap, lod_kimg, lod_start, seed,
                   strategy):
     """Train a StyleGAN on a folder or zip of images; rerun on the same --outdir to resume.
 
@@ -64,7 +66,7 @@ def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, au
         train(data, outdir, architecture=arch, resolution=resolution, channels=channels, kimg=kimg, batch_size=batch,
               augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma, learning_rate=lr, loss=loss,
               channel_base=cbase, channel_max=cmax, mapping_layers=mapping_layers, z_dim=zdim, w_dim=wdim,
-              ema_kimg=ema, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
+              ema_kimg=ema, mbstd_group_size=mbstd, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
               lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=lod_kimg,
               seed=seed, strategy=strategy, verbose=1 if sys.stdout.isatty() else 2)
     except TrainingError as error:

@@ -53,11 +53,12 @@ def default_options(architecture="stylegan2", resolution=32, channels=3, batch_s
             channel_base=min(16384, side * 512), channel_max=512 if side >= 128 else 256, mapping_layers=2 if
             side <= 64 else 8, z_dim=512, w_dim=512, batch_size=batch, r1_gamma=round(gamma, 6),
             ema_kimg=batch * 10 / 32, ema_rampup=0.05, learning_rate=0.0025, style_mixing_prob=0.9,
+            mbstd_group_size=min(batch, 4),
         )
     return dict(
         channel_base=16384, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512, batch_size=batch,
         r1_gamma=10.0 if r1_gamma is None else r1_gamma, ema_kimg=10.0, ema_rampup=None, learning_rate=0.001,
-        style_mixing_prob=0.9,
+        style_mixing_prob=0.9, mbstd_group_size=4,
     )
 
 
@@ -169,7 +170,7 @@ def _resolve_options(outdir, requested):
 def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, kimg=1000.0, batch_size=None,
           augment="ada", augment_p=0.0, ada_target=0.6, ada_kimg=500.0, r1_gamma=None, learning_rate=None,
           loss="logistic", channel_base=None, channel_max=None, mapping_layers=None, z_dim=None, w_dim=None,
-          ema_kimg=None, xflip=False, fit="crop", tick_kimg=4.0, snapshot_ticks=10, lod_initial_resolution=8,
+          ema_kimg=None, mbstd_group_size=None, xflip=False, fit="crop", tick_kimg=4.0, snapshot_ticks=10, lod_initial_resolution=8,
           lod_training_kimg=600.0, lod_transition_kimg=600.0, conditional=False, seed=0, strategy=None,
           grid_size=32, verbose="auto"):
     """Trains (or resumes) a run in `outdir` on images from `data`; returns the `StyleGAN`.
@@ -195,6 +196,8 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         r1_gamma: R1 weight (default: stylegan2-ada's `0.0002 * res^2 / batch`; 10 for StyleGAN).
         learning_rate, loss, channel_base, channel_max, mapping_layers, z_dim, w_dim, ema_kimg:
             override the defaults of `default_options`.
+        mbstd_group_size: discriminator minibatch-stddev group (default 4; NVIDIA's CIFAR-10 config
+            uses 32, a larger group lets D see a lack of variety); must divide the batch.
         xflip: mirror half the reals (dataset x-flips).
         fit: `"crop"` or `"resize"` images to the training shape.
         tick_kimg: thousands of images per tick (one `fit()` epoch: stats, grid, checkpoint).
@@ -231,7 +234,8 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         raise ValueError(f"conditional=True but {info.source} has no labels (dataset.json)")
     requested = dict(default_options(architecture, resolution, info.channels, batch_size, r1_gamma))
     overrides = dict(learning_rate=learning_rate, channel_base=channel_base, channel_max=channel_max,
-                     mapping_layers=mapping_layers, z_dim=z_dim, w_dim=w_dim, ema_kimg=ema_kimg)
+                     mapping_layers=mapping_layers, z_dim=z_dim, w_dim=w_dim, ema_kimg=ema_kimg,
+                     mbstd_group_size=mbstd_group_size)
     requested.update({k: v for k, v in overrides.items() if v is not None})
     requested.update(
         architecture=architecture, resolution=list(resolution), channels=info.channels, kimg=float(kimg),
@@ -245,6 +249,11 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     if architecture == "stylegan" and batch_size is None:
         requested["batch_schedule"] = {str(k): v // 8 for k, v in STYLEGAN_MINIBATCH.items()}  # per-GPU sizes
     options, resuming = _resolve_options(outdir, requested)
+    group = options.get("mbstd_group_size", 4)
+    batches = [options["batch_size"]] + list((options.get("batch_schedule") or {}).values())
+    if not (isinstance(group, int) and group >= 0) or any(group and b % min(group, b) for b in batches):
+        raise ValueError(f"`mbstd_group_size` must be 0 (off) or divide the batch size {options['batch_size']}. "
+                         f"Received: {group!r}")
     if resuming and list(options["resolution"]) != list(resolution):
         raise ValueError(f"{outdir} is a run at {format_resolution(options['resolution'])}, not "
                          f"{format_resolution(resolution)}: use another --outdir")

@@ -28,11 +28,12 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     data = write_images(tmp_path / "data")
     run = tmp_path / "run"
     result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.008",
-                                      "--ada-kimg", "50"] + TINY)
+                                      "--ada-kimg", "50", "--mbstd", "2"] + TINY)
     assert result.exit_code == 0, result.output
     options = json.load(open(run / "training_options.json"))
     assert options["channels"] == 4 and options["resolution"] == [8, 8] and options["batch_size"] == 4
     assert options["ada_kimg"] == 50.0 and build_gan(options).ada_kimg == 50.0
+    assert options["mbstd_group_size"] == 2 and build_gan(options).discriminator.epilogue.mbstd.group_size == 2
     del options["ada_kimg"]  # runs written before the option existed resume with NVIDIA's speed
     assert build_gan(options).ada_kimg == 500.0
     assert [json.loads(line)["tick"] for line in open(run / "stats.jsonl")] == [1]
@@ -48,6 +49,7 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     ("not_power_of_two", "power of two"),
     ("too_large", "larger than every image"),
     ("bad_kimg", "kimg"),
+    ("bad_mbstd", "mbstd_group_size"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
     data = write_images(tmp_path / "data")
@@ -58,6 +60,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
         "not_power_of_two": ["--data", str(data), "--resolution", "48"],
         "too_large": ["--data", str(data), "--resolution", "64"],
         "bad_kimg": ["--data", str(data), "--kimg", "abc"],
+        "bad_mbstd": ["--data", str(data), "--resolution", "8", "--batch", "4", "--mbstd", "3"],
     }[case]
     result = CliRunner().invoke(cli, ["train", "--outdir", str(tmp_path / "run")] + args)
     assert result.exit_code == 2, result.output
