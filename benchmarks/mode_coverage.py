@@ -9,7 +9,6 @@ mode frequencies. A trainer that collapses (one silhouette for every z) covers f
     python benchmarks/mode_coverage.py --outdir runs/modes --kimg 60
 """
 import argparse
-import os
 
 import numpy as np
 
@@ -56,7 +55,7 @@ def main():
     parser.add_argument("--gamma", type=float, default=None, help="R1 weight (default: the trainer's)")
     parser.add_argument("--mbstd", type=int, default=4, help="discriminator minibatch-stddev group size")
     args = parser.parse_args()
-    from keras_stylegan.training.run import train
+    from keras_stylegan.training.run import list_snapshots, train
     from keras_stylegan.zoo import load
 
     images, _ = make_discs(4096)
@@ -66,13 +65,13 @@ def main():
     print("| kimg | modes covered (of 32) | clean discs | most / least frequent covered mode |")
     print("|---|---|---|---|")
     z = np.random.RandomState(1).randn(4096, 32).astype("float32")
-    for snapshot in sorted(d for d in os.listdir(args.outdir) if d.startswith("network-snapshot-")):
-        g = load(os.path.join(args.outdir, snapshot))
+    for kimg, snapshot in list_snapshots(args.outdir):
+        g = load(snapshot)
         fakes = np.concatenate([np.asarray(g(z[i: i + 512], noise_mode="const")) for i in range(0, len(z), 512)])
         modes = classify(np.clip((fakes + 1) * 127.5, 0, 255))
         counts = np.bincount(modes[modes >= 0], minlength=32)
         covered = counts[counts > 0]
-        print(f"| {float(snapshot.rsplit('-', 1)[1]):.0f} | {len(covered)} | {(modes >= 0).mean():.2f} | "
+        print(f"| {kimg} | {len(covered)} | {(modes >= 0).mean():.2f} | "
               f"{covered.max() if len(covered) else 0} / {covered.min() if len(covered) else 0} |")
 
 

@@ -20,7 +20,7 @@ from keras_stylegan.data.images import read_images
 from keras_stylegan.metrics import compute_metrics
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
 from keras_stylegan.sampling import to_uint8
-from keras_stylegan.training.run import build_gan
+from keras_stylegan.training.run import build_gan, list_snapshots, training_seconds
 from keras_stylegan.zoo import load
 
 
@@ -37,8 +37,6 @@ def main():
     parser.add_argument("--run", required=True)
     parser.add_argument("--num", type=int, default=1024, help="images per side of each SWD")
     args = parser.parse_args()
-    stats = [json.loads(line) for line in open(os.path.join(args.run, "stats.jsonl"))]
-    snapshots = sorted(d for d in os.listdir(args.run) if d.startswith("network-snapshot-"))
     options = json.load(open(os.path.join(args.run, "training_options.json")))
     reals, _ = read_images(args.data, options["resolution"], channels=options["channels"])
     reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]
@@ -48,13 +46,12 @@ def main():
           f"diversity: {diversity(reals[:256]):.3f}")
     print("| kimg | hours | kimg/hour | SWD x1e3 (avg) | diversity |\n|---|---|---|---|---|")
     keras.utils.set_random_seed(options["seed"])  # the run's initialization, as train() does
-    for snapshot in [None] + snapshots:
-        kimg = float(snapshot.rsplit("-", 1)[1]) if snapshot else 0.0
-        g = load(os.path.join(args.run, snapshot)) if snapshot else build_gan(options).generator_ema
+    for kimg, snapshot in [(0, None)] + list_snapshots(args.run):
+        g = load(snapshot) if snapshot else build_gan(options).generator_ema
         swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)["swd_avg"]
         z = np.random.RandomState(2).randn(256, g.z_dim).astype("float32")
         fakes = to_uint8(np.asarray(g(z, noise_mode="const")))
-        seconds = sum(s["sec_per_tick"] for s in stats if s["kimg"] <= kimg + 1e-6)
+        seconds = training_seconds(args.run, kimg)
         print(f"| {kimg:.0f} | {seconds / 3600:.2f} | {kimg * 3600 / max(seconds, 1):.0f} | {swd:.1f} | "
               f"{diversity(fakes):.3f} |")
 

@@ -33,6 +33,40 @@ STATS_FILE = "stats.jsonl"
 STRATEGIES = ("none", "mirrored", "multiworker")
 
 
+SNAPSHOT_PREFIX = "network-snapshot-"
+
+
+def snapshot_name(kimg):
+    """The directory name of the snapshot taken after `kimg` thousand images."""
+    return f"{SNAPSHOT_PREFIX}{int(round(kimg)):06d}"
+
+
+def list_snapshots(outdir):
+    """`(kimg, path)` of every network snapshot of a run, oldest first.
+
+    Example:
+    >>> list_snapshots("runs/emoji32")[-1]  # doctest: +SKIP
+    (100, 'runs/emoji32/network-snapshot-000100')
+    """
+    names = [name for name in os.listdir(outdir) if name.startswith(SNAPSHOT_PREFIX)
+             and name[len(SNAPSHOT_PREFIX):].isdigit() and os.path.isdir(os.path.join(outdir, name))]
+    return sorted((int(name[len(SNAPSHOT_PREFIX):]), os.path.join(outdir, name)) for name in names)
+
+
+def read_stats(outdir):
+    """The run's per-tick stats (`stats.jsonl`), oldest first."""
+    path = os.path.join(outdir, STATS_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def training_seconds(outdir, kimg):
+    """Wall-clock training seconds the run took to reach `kimg` (its ticks' durations summed)."""
+    return sum(tick["sec_per_tick"] for tick in read_stats(outdir) if tick["kimg"] <= kimg + 0.5)
+
+
 class TrainingError(RuntimeError):
     """Training stopped (non-finite loss); the last good checkpoint is kept."""
 
@@ -152,7 +186,7 @@ class RunCallback(keras.callbacks.Callback):
         if (epoch + 1) % self.snapshot_ticks == 0:
             from keras_stylegan.zoo.presets import save_preset
 
-            save_preset(os.path.join(self.outdir, f"network-snapshot-{int(round(kimg)):06d}"), gan.generator_ema,
+            save_preset(os.path.join(self.outdir, snapshot_name(kimg)), gan.generator_ema,
                         gan.discriminator, metadata={"kimg": kimg, "training_options": self.options})
 
 

@@ -15,6 +15,7 @@ from keras_stylegan.data.images import read_images
 from keras_stylegan.metrics import compute_metrics
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
 from keras_stylegan.zoo import load
+from keras_stylegan.training.run import list_snapshots, training_seconds
 from keras_stylegan.zoo.presets import save_preset
 
 REPO = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -44,12 +45,14 @@ def main():
     parser.add_argument("--out", default=PRESET)
     parser.add_argument("--card", default=CARD, help="zoo card to keep in step with the preset")
     args = parser.parse_args()
-    snapshot = args.snapshot or sorted(d for d in os.listdir(args.run) if d.startswith("network-snapshot-"))[-1]
+    snapshots = dict((os.path.basename(path), kimg) for kimg, path in list_snapshots(args.run))
+    snapshot = args.snapshot or max(snapshots, key=snapshots.get)
+    if snapshot not in snapshots:
+        raise SystemExit(f"error: {args.run} has no snapshot {snapshot!r}: it has {sorted(snapshots)}")
     g, d = load(os.path.join(args.run, snapshot), discriminator=True)
     options = json.load(open(os.path.join(args.run, "training_options.json")))
-    stats = [json.loads(line) for line in open(os.path.join(args.run, "stats.jsonl"))]
-    kimg = float(snapshot.rsplit("-", 1)[1])
-    seconds = sum(s["sec_per_tick"] for s in stats if s["kimg"] <= kimg + 1e-6)
+    kimg = float(snapshots[snapshot])
+    seconds = training_seconds(args.run, kimg)
 
     reals, _ = read_images(args.data, g.resolution, channels=g.channels)
     reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]

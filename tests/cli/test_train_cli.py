@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from keras_stylegan.cli.main import cli
-from keras_stylegan.training.run import build_gan
+from keras_stylegan.training.run import build_gan, list_snapshots, training_seconds
 
 
 def write_images(folder, n=8, size=8, mode="RGBA"):
@@ -37,7 +37,11 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     del options["ada_kimg"]  # runs written before the option existed resume with NVIDIA's speed
     assert build_gan(options).ada_kimg == 500.0
     assert [json.loads(line)["tick"] for line in open(run / "stats.jsonl")] == [1]
-    snapshot = sorted(p for p in run.iterdir() if p.name.startswith("network-snapshot-"))[-1]
+    (run / "network-snapshot-notes").mkdir()  # not a snapshot
+    [(kimg, snapshot)] = list_snapshots(str(run))
+    assert kimg == 0 and snapshot.endswith("network-snapshot-000000")
+    tick_seconds = json.loads(open(run / "stats.jsonl").readline())["sec_per_tick"]
+    assert training_seconds(str(run), kimg) == tick_seconds > 0
     result = CliRunner().invoke(cli, ["sample", "--n", "4", "--model", str(snapshot), "--out", str(tmp_path / "s.png")])
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "s.png").mode == "RGBA"
