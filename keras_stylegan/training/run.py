@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_stylegan.data.dataset import image_dataset
+from keras_stylegan.data.dataset import training_stream
 from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
@@ -320,21 +320,23 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
     callback = RunCallback(outdir, options, grid_z, grid_labels, options["snapshot_ticks"], is_chief)
     total_nimg = int(options["kimg"] * 1000)
     tick = int(metadata.get("tick", 0))
+    labels = info.labels if options["num_classes"] else None
     while int(gan.nimg.numpy()) < total_nimg:
         nimg = int(gan.nimg.numpy())
         batch = _batch_size_at(options, gan, nimg)
-        # One fit() per tick on data seeded by the images shown: a resumed run sees exactly the
-        # batches an uninterrupted one would have.
-        ds, _ = image_dataset(data if options["num_classes"] else images, resolution, channels=info.channels,
-                              batch_size=batch, xflip=options["xflip"], seed=options["seed"] + nimg,
-                              labels=bool(options["num_classes"]))
         steps = max(1, int(round(options["tick_kimg"] * 1000 / batch)))
-        gan.fit(ds, steps_per_epoch=steps, initial_epoch=tick, epochs=tick + 1, callbacks=[callback],
+        ticks, at = 0, nimg  # one fit() for every tick at this batch size (all of them, unless growing)
+        while at < total_nimg and _batch_size_at(options, gan, at) == batch:
+            ticks, at = ticks + 1, at + steps * batch
+        # The k-th image shown depends on (seed, k) only: a resumed run sees what an uninterrupted one does.
+        stream = training_stream(images, batch, first_image=nimg, labels=labels, xflip=options["xflip"],
+                                 seed=options["seed"])
+        gan.fit(stream, steps_per_epoch=steps, initial_epoch=tick, epochs=tick + ticks, callbacks=[callback],
                 shuffle=False, verbose=verbose)
         if callback.failure:
             raise TrainingError(f"training stopped: {callback.failure}; the last good checkpoint is kept in "
                                 f"{checkpoint}")
-        tick += 1
+        tick += ticks
     return gan
 
 
