@@ -3,7 +3,7 @@
 Writes `keras_stylegan/presets/emoji/` (float16 weights, float32 at run time) with the
 training figures and the sliced Wasserstein distance to the data in its metadata.
 
-    python recipes/emoji/make_preset.py --run runs/emoji32 --data emoji64.zip
+    python recipes/emoji/make_preset.py --run runs/emoji32s1 --data emoji64.zip
 """
 import argparse
 import json
@@ -21,16 +21,17 @@ from keras_stylegan.zoo.presets import save_preset
 REPO = os.path.join(os.path.dirname(__file__), "..", "..")
 PRESET = os.path.join(REPO, "keras_stylegan", "presets", "emoji")
 CARD = os.path.join(REPO, "zoo", "emoji.json")
+ARCHITECTURE_NAMES = {"stylegan": "StyleGAN (2019, progressive growing)", "stylegan2": "StyleGAN2"}
 
 
 def update_card(card_path, preset_dir):
-    """Keeps the zoo card's network fields equal to the preset's config (widths change between runs)."""
+    """Keeps the zoo card's networks equal to the preset's config (architecture and widths change between runs)."""
     config = json.load(open(os.path.join(preset_dir, "config.json")))
     card = json.load(open(card_path))
     for part in ("generator", "discriminator"):
-        for key in card[part]:
-            value = config[part][key]
-            card[part][key] = value[0] if key == "resolution" and value[0] == value[1] else value
+        card[part] = {key: value[0] if key == "resolution" and value[0] == value[1] else value
+                      for key, value in config[part].items() if not key.startswith("_")}
+    card["architecture"] = config["generator"]["architecture"]
     with open(card_path, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
@@ -61,8 +62,8 @@ def main():
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
 
     metadata = {
-        "description": "StyleGAN2 trained by keras-stylegan on 3,926 Noto Color Emoji glyphs (RGBA, 32x32) on 2 CPU "
-                       "cores. Recipe: recipes/emoji/README.md.",
+        "description": f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto "
+                       "Color Emoji glyphs (RGBA, 32x32) on 2 CPU cores. Recipe: recipes/emoji/README.md.",
         "license": "Weights: Apache-2.0; training data: Noto Color Emoji, SIL Open Font License 1.1",
         "kimg": kimg, "training_hours": round(seconds / 3600, 2), "training_options": options,
         "swd_x1e3_vs_data": {k: round(float(v), 2) for k, v in swd.items()},
