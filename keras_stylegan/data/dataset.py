@@ -8,6 +8,14 @@ import tensorflow as tf
 from keras_stylegan.data.images import read_images
 
 
+def _to_float(batch, flips=None):
+    """uint8 NHWC -> float32 in [-1, 1], mirrored left-right where the bool vector `flips` is true."""
+    batch = tf.cast(batch, tf.float32) / 127.5 - 1
+    if flips is not None:
+        batch = tf.where(tf.reshape(flips, [-1, 1, 1, 1]), tf.reverse(batch, axis=[2]), batch)
+    return batch
+
+
 def image_dataset(source, resolution, channels=None, batch_size=16, shuffle=True, xflip=False, seed=0,
                   repeat=True, fit="crop", labels=False, drop_remainder=True):
     """Images from a folder, zip or array as float32 NHWC batches in [-1, 1].
@@ -57,9 +65,7 @@ def image_dataset(source, resolution, channels=None, batch_size=16, shuffle=True
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     def convert(element, bits):
-        batch = tf.cast(element[0] if labels else element, tf.float32) / 127.5 - 1
-        if xflip:
-            batch = tf.where(tf.reshape(bits % 2 == 1, [-1, 1, 1, 1]), tf.reverse(batch, axis=[2]), batch)
+        batch = _to_float(element[0] if labels else element, bits % 2 == 1 if xflip else None)
         return (batch, element[1]) if labels else batch
 
     ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
@@ -110,11 +116,11 @@ def training_stream(images, batch_size, first_image=0, labels=None, xflip=False,
                                                                                        drop_remainder=True)
 
     def convert(position, index):
-        batch = tf.cast(tf.gather(table, index), tf.float32) / 127.5 - 1
+        flips = None
         if xflip:
-            bits = tf.random.stateless_uniform(tf.shape(index), tf.stack([seed + 1, position[0]]), maxval=2,
-                                               dtype=tf.int64)
-            batch = tf.where(tf.reshape(bits == 1, [-1, 1, 1, 1]), tf.reverse(batch, axis=[2]), batch)
+            flips = tf.random.stateless_uniform(tf.shape(index), tf.stack([seed + 1, position[0]]), maxval=2,
+                                                dtype=tf.int64) == 1
+        batch = _to_float(tf.gather(table, index), flips)
         return batch if label_table is None else (batch, tf.gather(label_table, index))
 
     return ds.map(convert).prefetch(2)
