@@ -25,6 +25,8 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @click.option("--ada-kimg", type=click.FloatRange(min=0, min_open=True), default=500.0, show_default=True,
               help="ADA speed: kimg for p to go from 0 to 1.")
 @click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 weight [default: 0.0002*res^2/batch].")
+@click.option("--r1-interval", type=click.IntRange(min=1), default=None,
+              help="Lazy R1: every this many steps [default: 16 StyleGAN2, 1 StyleGAN].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate.")
 @click.option("--loss", type=click.Choice(["logistic", "wgan-gp"]), default="logistic", show_default=True)
 @click.option("--cbase", type=click.IntRange(min=1), default=None, help="Channel base (width numerator).")
@@ -49,9 +51,9 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @click.option("--strategy", type=click.Choice(["none", "mirrored", "multiworker"]), default="none",
               show_default=True, help="Several devices (mirrored) or machines (multiworker, from TF_CONFIG).")
 @one_line_errors
-def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, ada_kimg, gamma, lr, loss,
-                  cbase, cmax, mapping_layers, zdim, wdim, ema, mbstd, mirror, cond, tick, snap, lod_kimg, lod_start, seed,
-                  strategy):
+def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, ada_kimg, gamma,
+                  r1_interval, lr, loss, cbase, cmax, mapping_layers, zdim, wdim, ema, mbstd, mirror, cond, tick, snap,
+                  lod_kimg, lod_start, seed, strategy):
     """Train a StyleGAN on a folder or zip of images; rerun on the same --outdir to resume.
 
     Example: kstylegan train --data emoji64.zip --outdir runs/emoji --resolution 32 --channels 4 --kimg 300
@@ -64,7 +66,8 @@ def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, au
 
     try:
         train(data, outdir, architecture=arch, resolution=resolution, channels=channels, kimg=kimg, batch_size=batch,
-              augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma, learning_rate=lr, loss=loss,
+              augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma, r1_interval=r1_interval,
+              learning_rate=lr, loss=loss,
               channel_base=cbase, channel_max=cmax, mapping_layers=mapping_layers, z_dim=zdim, w_dim=wdim,
               ema_kimg=ema, mbstd_group_size=mbstd, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
               lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=lod_kimg,

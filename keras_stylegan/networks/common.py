@@ -1,6 +1,8 @@
 """Argument checks and defaults shared by the networks."""
 import math
 
+from keras import ops
+
 from keras_stylegan.utils.checks import check_positive_int  # noqa: F401 - re-exported for the networks
 
 ARCHITECTURES = ("stylegan", "stylegan2")
@@ -29,3 +31,17 @@ def fused_scale_at(fused_scale, shape):
     if fused_scale == "auto":
         return min(shape) >= 128
     return bool(fused_scale)
+
+
+def check_min_lod(min_lod, max_lod):
+    """`min_lod` must be a Python int in [0, max_lod]: it decides which blocks exist in the graph."""
+    if isinstance(min_lod, bool) or not isinstance(min_lod, int) or not 0 <= min_lod <= max_lod:
+        raise ValueError(f"`min_lod` must be an int from 0 to {max_lod}. Received: {min_lod!r}")
+    return min_lod
+
+
+def upscale_nearest(images, factor):
+    """NHWC nearest-neighbour upscaling by an integer factor (NVIDIA's `upscale2d`)."""
+    if factor == 1:
+        return images
+    return ops.repeat(ops.repeat(images, factor, axis=1), factor, axis=2)

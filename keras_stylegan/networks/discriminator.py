@@ -11,7 +11,7 @@ from keras_stylegan.layers.serialization import register
 from keras_stylegan.layers.upfirdn import downsample2d, setup_filter
 from keras_stylegan.networks.common import (
     ARCHITECTURES, BOX_FILTER, DEFAULT_FILTERS, DISCRIMINATOR_ARCHITECTURES, SQRT2, check_channels, check_choice,
-    check_positive_int,
+    check_min_lod, check_positive_int,
 )
 from keras_stylegan.networks.mapping import MappingNetwork
 from keras_stylegan.networks.synthesis import blur, lerp_clip
@@ -227,6 +227,9 @@ class Discriminator(keras.Model):
         images: `[N, H, W, C]` on the [-1, 1] scale.
         labels: one-hot `[N, num_classes]` or class ids `[N]` when conditional.
         lod: level of detail (StyleGAN 2019; default: the stored `lod` variable).
+        min_lod: a Python int the caller guarantees `lod` never goes below (StyleGAN 2019):
+            the blocks finer than that level only feed a faded-out branch, so they are not
+            computed (the same scores, far cheaper while growing).
 
     Example:
     >>> d = Discriminator(resolution=16, channels=4, channel_base=256, channel_max=16)
@@ -300,7 +303,7 @@ class Discriminator(keras.Model):
             self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False)
         self.built = True
 
-    def call(self, images, labels=None, lod=None):
+    def call(self, images, labels=None, lod=None, min_lod=0):
         expected = self.resolution + (self.channels,)
         if tuple(images.shape[1:]) != expected:
             raise ValueError(f"`images` must have shape [N, {expected[0]}, {expected[1]}, {expected[2]}]. "
@@ -313,11 +316,16 @@ class Discriminator(keras.Model):
                 x, img = block(x=x, img=img)
             return self.epilogue(x=x, img=img, cmap=cmap)
         lod = ops.cast(self.lod if lod is None else lod, self.compute_dtype)
-        for i, block in enumerate(self.blocks):
-            x, _ = block(x=x, img=img)
+        min_lod = check_min_lod(min_lod, self.max_lod)
+        fromrgb = [block.fromrgb for block in self.blocks] + [self.epilogue.fromrgb]
+        for _ in range(min_lod):
             img = downsample2d(img, self._box)  # NVIDIA's downscale2d: 2x2 average
-            next_rgb = self.blocks[i + 1].fromrgb if i + 1 < len(self.blocks) else self.epilogue.fromrgb
-            x = lerp_clip(x, next_rgb(img), lod - i)
+        if min_lod:
+            x = fromrgb[min_lod](img)
+        for i in range(min_lod, len(self.blocks)):
+            x, _ = self.blocks[i](x=x, img=img)
+            img = downsample2d(img, self._box)
+            x = lerp_clip(x, fromrgb[i + 1](img), lod - i)
         return self.epilogue(x=x, cmap=cmap)
 
     def get_config(self):

@@ -23,6 +23,10 @@ DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025}
 _Z_D, _Z_G, _Z_MIX, _MIX, _PL, _AUG_REAL, _AUG_FAKE, _GP, _PL_NOISE = range(9)
 
 
+def _zero_if_none(grads, variables):
+    return [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
+
+
 def _replica_context():
     ctx = tf.distribute.get_replica_context()
     return ctx, (ctx.num_replicas_in_sync if ctx is not None else 1)
@@ -147,6 +151,7 @@ class StyleGAN(keras.Model):
             raise ValueError(f"`ada_kimg` must be positive. Received: {ada_kimg!r}")
 
         self.progressive = self.architecture == "stylegan"
+        self.min_lod = 0  # see set_min_lod
         self.max_lod = generator.synthesis.max_lod
         min_side = min(generator.resolution)
         self.initial_lod = max(0, int(round(math.log2(min_side / max(4, self.lod_initial_resolution)))))
@@ -245,6 +250,19 @@ class StyleGAN(keras.Model):
         nimg = self.nimg if nimg is None else nimg
         return lod_at(nimg, self.max_lod, self.initial_lod, self.lod_training_kimg, self.lod_transition_kimg)
 
+    def set_min_lod(self, min_lod):
+        """Promises that `lod` stays >= `min_lod` (an int) in the coming steps, so the train step
+        skips the blocks that cannot show at that level (StyleGAN 2019: the low-resolution
+        phases of growing then cost a fraction of a full-resolution step; results are the same).
+        A step whose lod breaks the promise fails instead of training the wrong networks.
+        """
+        if min_lod and not self.progressive:
+            raise ValueError("`min_lod` applies to progressive growing (architecture 'stylegan') only")
+        min_lod = int(min_lod)
+        if min_lod != self.min_lod:
+            self.min_lod = min_lod
+            self.train_function = None  # retrace: the skipped blocks are decided in Python
+
     def sync_lod(self):
         """Writes the current lod into the networks' `lod` variables (for sampling and export)."""
         if self.progressive:
@@ -309,11 +327,13 @@ class StyleGAN(keras.Model):
             mix_z = self._global_normal(tf.shape(z)[0], [g.z_dim], mix_salt)
             ws = g.mix(ws, g.mapping(mix_z, labels=labels), cutoff)
         noise = self._noise_maps(tf.shape(z)[0], mix_salt) if self.train_noise_mode == "random" else None
-        images = g.synthesis(ws, noise_mode=self.train_noise_mode, lod=lod if self.progressive else None, noise=noise)
+        images = g.synthesis(ws, noise_mode=self.train_noise_mode, lod=lod if self.progressive else None, noise=noise,
+                             min_lod=self.min_lod)
         return images, ws
 
     def _discriminate(self, images, labels, lod, salt):
-        return self.discriminator(self._augment(images, salt), labels=labels, lod=lod if self.progressive else None)
+        return self.discriminator(self._augment(images, salt), labels=labels, lod=lod if self.progressive else None,
+                                  min_lod=self.min_lod)
 
     def _lod_reals(self, reals, lod):
         """Reals at the resolution being trained, faded like the networks (NVIDIA's `process_reals`)."""
@@ -336,6 +356,7 @@ class StyleGAN(keras.Model):
         global_batch = tf.cast(local_batch * replicas, tf.float32)
         lod = self.lod()
         if self.progressive:
+            tf.debugging.assert_greater_equal(lod, float(self.min_lod), message="lod fell below min_lod")
             reals = self._lod_reals(reals, lod)
         z_dim = self.generator.z_dim
 
@@ -358,8 +379,10 @@ class StyleGAN(keras.Model):
                 per_sample = losses.wgan_d_loss(real_logits, fake_logits, self.wgan_drift)
                 per_sample += self.wgan_lambda * r1
             d_loss = tf.reduce_sum(per_sample) / global_batch
-        d_grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
+        d_vars = self.discriminator.trainable_variables
+        # Blocks skipped below min_lod get zero gradients, as their faded-out branch would.
+        d_grads = _zero_if_none(tape.gradient(d_loss, d_vars), d_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
 
         # Generator: main loss, plus path-length regularization (lazy).
         do_pl = tf.equal(self.step % self.pl_interval, 0) if self.pl_weight > 0 else tf.constant(False)
@@ -377,8 +400,9 @@ class StyleGAN(keras.Model):
                                  lambda: tf.zeros([pl_batch]))
             pl_penalty = self._path_length_penalty(pl_lengths, do_pl)
             total_g_loss = g_loss + pl_penalty * (self.pl_weight * self.pl_interval)
-        g_grads = tape.gradient(total_g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+        g_vars = self.generator.trainable_variables
+        g_grads = _zero_if_none(tape.gradient(total_g_loss, g_vars), g_vars)
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
 
         # Bookkeeping: counters, EMA, ADA.
         self.nimg.assign_add(tf.cast(global_batch, tf.int64))

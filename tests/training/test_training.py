@@ -154,6 +154,54 @@ def test_progressive_growing_fades_g_and_d_and_lod_reals_match_reference():
         np.testing.assert_allclose(gan._lod_reals(tf.constant(x), tf.constant(lod)), expected, atol=1e-5)
 
 
+def test_skipping_hidden_levels_trains_exactly_like_the_full_networks():
+    x = images(16, 16).astype("float32") / 127.5 - 1
+    for nimg, min_lod in ((0, 2), (12, 1)):  # lod 2 (4x4 only), then 1.5 (fading in 8x8)
+        states = []
+        for level in (0, min_lod):
+            keras.utils.set_random_seed(1)
+            gan = tiny_gan("stylegan", resolution=16, lod_initial_resolution=4, lod_training_kimg=0.008,
+                           lod_transition_kimg=0.008)
+            # NVIDIA's init (constant ones, noise strength 0) has zero variance before the first instance
+            # norm, which blows round-off up to O(1); give that layer real variance, like trained weights.
+            const = gan.generator.synthesis.blocks[0].const.const
+            const.assign(np.random.RandomState(2).randn(*const.shape).astype("float32"))
+            gan.nimg.assign(nimg)
+            gan.set_min_lod(level)
+            gan.fit(x[:8], batch_size=4, epochs=1, verbose=0)  # lod stays >= min_lod for both steps
+            states.append(all_state(gan))
+        for name in states[0]:
+            np.testing.assert_allclose(states[1][name], states[0][name], rtol=1e-4, atol=1e-5, err_msg=name)
+    gan.set_min_lod(2)  # a promise the schedule breaks (lod is 0.5 here) stops the step
+    with pytest.raises(tf.errors.InvalidArgumentError, match="min_lod"):
+        gan.fit(x[:4], batch_size=4, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="progressive"):
+        tiny_gan().set_min_lod(1)
+
+
+def test_growing_run_skips_hidden_levels_per_phase(tmp_path):
+    data = tmp_path / "data.npy"
+    np.save(data, images(24, 16))
+    seen = []
+    original = StyleGAN.set_min_lod
+
+    def record(self, min_lod):
+        seen.append((int(self.nimg.numpy()), min_lod))
+        original(self, min_lod)
+
+    StyleGAN.set_min_lod = record
+    try:
+        gan = train(str(data), tmp_path / "run", architecture="stylegan", kimg=0.048, lod_initial_resolution=4,
+                    lod_training_kimg=0.008, lod_transition_kimg=0.008, **dict(TINY_TRAIN, resolution=16))
+    finally:
+        StyleGAN.set_min_lod = original
+    # Ticks of 8 images: 4x4 (lod 2), fade (2 -> 1), 8x8, fade (1 -> 0), 16x16 twice.
+    assert seen == [(0, 2), (8, 1), (24, 0)]
+    stats = [json.loads(line) for line in open(tmp_path / "run" / "stats.jsonl")]
+    assert [s["lod"] for s in stats] == pytest.approx([2.0, 1.75, 1.0, 0.75, 0.0, 0.0])
+    assert int(gan.nimg.numpy()) == 48
+
+
 def test_ada_raises_p_when_d_overfits():
     gan = tiny_gan(augment="ada", ada_interval=1, ada_kimg=0.1, ada_target=0.0)
     # Target 0: any positive mean sign on reals pushes p up by batch / (ada_kimg * 1000) per step.
