@@ -44,7 +44,9 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @click.option("--snap", type=click.IntRange(min=1), default=10, show_default=True,
               help="Network snapshot every this many ticks.")
 @click.option("--lod-kimg", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="StyleGAN: kimg stabilizing and kimg fading in each resolution.")
+              help="StyleGAN: kimg stabilizing each resolution (and fading it in, unless --lod-fade-kimg).")
+@click.option("--lod-fade-kimg", type=click.FloatRange(min=0), default=None,
+              help="StyleGAN: kimg fading in each resolution [default: --lod-kimg].")
 @click.option("--lod-start", type=click.IntRange(min=4), default=8, show_default=True,
               help="StyleGAN: resolution progressive growing starts at.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -53,7 +55,7 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 @one_line_errors
 def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, ada_kimg, gamma,
                   r1_interval, lr, loss, cbase, cmax, mapping_layers, zdim, wdim, ema, mbstd, mirror, cond, tick, snap,
-                  lod_kimg, lod_start, seed, strategy):
+                  lod_kimg, lod_fade_kimg, lod_start, seed, strategy):
     """Train a StyleGAN on a folder or zip of images; rerun on the same --outdir to resume.
 
     Example: kstylegan train --data emoji64.zip --outdir runs/emoji --resolution 32 --channels 4 --kimg 300
@@ -70,7 +72,7 @@ def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, au
               learning_rate=lr, loss=loss,
               channel_base=cbase, channel_max=cmax, mapping_layers=mapping_layers, z_dim=zdim, w_dim=wdim,
               ema_kimg=ema, mbstd_group_size=mbstd, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
-              lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=lod_kimg,
+              lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=lod_kimg if lod_fade_kimg is None else lod_fade_kimg,
               seed=seed, strategy=strategy, verbose=1 if sys.stdout.isatty() else 2)
     except TrainingError as error:
         click.echo(f"Error: {error}", err=True)

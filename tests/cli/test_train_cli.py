@@ -28,12 +28,15 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     data = write_images(tmp_path / "data")
     run = tmp_path / "run"
     result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.008",
-                                      "--ada-kimg", "50", "--mbstd", "2"] + TINY)
+                                      "--ada-kimg", "50", "--mbstd", "2", "--r1-interval", "3", "--lod-kimg", "1",
+                                      "--lod-fade-kimg", "2"] + TINY)
     assert result.exit_code == 0, result.output
     options = json.load(open(run / "training_options.json"))
     assert options["channels"] == 4 and options["resolution"] == [8, 8] and options["batch_size"] == 4
     assert options["ada_kimg"] == 50.0 and build_gan(options).ada_kimg == 50.0
     assert options["mbstd_group_size"] == 2 and build_gan(options).discriminator.epilogue.mbstd.group_size == 2
+    assert options["r1_interval"] == 3 and build_gan(options).r1_interval == 3
+    assert (options["lod_training_kimg"], options["lod_transition_kimg"]) == (1.0, 2.0)
     del options["ada_kimg"]  # runs written before the option existed resume with NVIDIA's speed
     assert build_gan(options).ada_kimg == 500.0
     assert [json.loads(line)["tick"] for line in open(run / "stats.jsonl")] == [1]
