@@ -220,6 +220,22 @@ def test_progressive_lod_fades_between_resolutions():
     np.testing.assert_allclose(d(full, lod=1.0), d(other, lod=1.0), atol=1e-5)
 
 
+def test_min_lod_skips_hidden_blocks_with_the_same_outputs():
+    g = Generator(architecture="stylegan", resolution=16, **TINY)
+    d = Discriminator(architecture="stylegan", resolution=16, channel_base=128, channel_max=16)
+    ws = g.mapping(latents(2))
+    for lod in (2.0, 1.5, 1.0, 0.25):
+        full = np.asarray(g.synthesis(ws, lod=lod, noise_mode="const"))
+        for min_lod in range(1, int(lod) + 1):
+            np.testing.assert_allclose(g.synthesis(ws, lod=lod, noise_mode="const", min_lod=min_lod), full, atol=1e-5)
+            np.testing.assert_allclose(d(full, lod=lod, min_lod=min_lod), d(full, lod=lod), atol=1e-5)
+    for bad in (3, -1, 1.0):
+        with pytest.raises(ValueError, match="min_lod"):
+            g.synthesis(ws, lod=2.0, min_lod=bad)
+        with pytest.raises(ValueError, match="min_lod"):
+            d(full, lod=2.0, min_lod=bad)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(resolution=48), "resolution"),
     (dict(resolution=2), "resolution"),
