@@ -67,12 +67,13 @@ def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, au
     from keras_stylegan.training.run import TrainingError, train
 
     try:
+        fade_kimg = lod_kimg if lod_fade_kimg is None else lod_fade_kimg
         train(data, outdir, architecture=arch, resolution=resolution, channels=channels, kimg=kimg, batch_size=batch,
-              augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma, r1_interval=r1_interval,
-              learning_rate=lr, loss=loss,
+              augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma,
+              r1_interval=r1_interval, learning_rate=lr, loss=loss,
               channel_base=cbase, channel_max=cmax, mapping_layers=mapping_layers, z_dim=zdim, w_dim=wdim,
               ema_kimg=ema, mbstd_group_size=mbstd, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
-              lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=lod_kimg if lod_fade_kimg is None else lod_fade_kimg,
+              lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=fade_kimg,
               seed=seed, strategy=strategy, verbose=1 if sys.stdout.isatty() else 2)
     except TrainingError as error:
         click.echo(f"Error: {error}", err=True)

@@ -231,7 +231,8 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
             short runs on small datasets want it faster, e.g. 100).
         r1_gamma: R1 weight (default: stylegan2-ada's `0.0002 * res^2 / batch`; 10 for StyleGAN).
         r1_interval: lazy R1 every this many steps (default 16 for StyleGAN2, 1 for StyleGAN as
-            NVIDIA's; lazy R1 with StyleGAN saves about a third of each step on the CPU).
+            NVIDIA's; 16 with StyleGAN halves an 8x8 growing step on the CPU, less at full size:
+            `benchmarks/training_speed.py`).
         learning_rate, loss, channel_base, channel_max, mapping_layers, z_dim, w_dim, ema_kimg:
             override the defaults of `default_options`.
         mbstd_group_size: discriminator minibatch-stddev group (default 4; NVIDIA's CIFAR-10 config

@@ -11,7 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
-from keras_stylegan.layers.noise import check_noise_mode, noise_layers, synthesis_noise_layers
+from keras_stylegan.layers.noise import check_noise_mode, noise_layers, noise_layers_by_block
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
@@ -304,11 +304,16 @@ class StyleGAN(keras.Model):
         """Random noise inputs drawn for the global batch and sliced per replica, like z.
 
         Each noise layer's own seed generator is a mirrored variable, so under several replicas
-        it would give every replica the same maps; NVIDIA's GPUs draw independent ones.
+        it would give every replica the same maps; NVIDIA's GPUs draw independent ones. The
+        blocks skipped below `min_lod` get `None` (never read) instead of full-size maps.
         """
-        layers = synthesis_noise_layers(self.generator)
-        return [self._global_normal(local_batch, list(layer.noise_const.shape) + [1], salt, stream=i + 1)
-                for i, layer in enumerate(layers)]
+        shown = len(self.generator.synthesis.blocks) - self.min_lod
+        maps = []
+        for block, layers in enumerate(noise_layers_by_block(self.generator)):
+            for layer in layers:
+                maps.append(self._global_normal(local_batch, list(layer.noise_const.shape) + [1], salt,
+                                                stream=len(maps) + 1) if block < shown else None)
+        return maps
 
     def _generate(self, z, labels, lod, mix_salt, update_w_avg=False):
         """G(z) with style-mixing regularization; returns (images, ws)."""
