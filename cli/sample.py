@@ -14,7 +14,7 @@ def model_option(func):
 
 def truncation_options(func):
     func = click.option("--class", "class_label", type=int, default=None,
-                        help="Class index, for conditional models.")(func)
+                        help="Class index, for conditional models [default: seed S takes class S mod classes].")(func)
     func = click.option("--cutoff", type=int, default=None,
                         help="Truncate only style layers below this index (default: all).")(func)
     return click.option("--psi", type=float, default=1.0, show_default=True,

@@ -104,17 +104,25 @@ def _check_psi(psi):
     return psi
 
 
-def _labels(generator, class_label, n):
-    """One-hot labels `[n, num_classes]` for a conditional generator, `None` otherwise."""
+def _labels(generator, class_label, seeds):
+    """One-hot labels `[len(seeds), num_classes]` for a conditional generator, `None` otherwise.
+
+    Without `class_label`, seed `s` takes class `s % num_classes`, so consecutive seeds show
+    every class (the metrics draw classes uniformly too).
+    """
     if not generator.num_classes:
         if class_label is not None:
             raise ValueError(f"`class_label` given but the model is unconditional. Received: {class_label!r}")
         return None
-    if isinstance(class_label, bool) or not isinstance(class_label, (int, np.integer)) \
+    if class_label is None:
+        classes = [int(seed) % generator.num_classes for seed in seeds]
+    elif isinstance(class_label, bool) or not isinstance(class_label, (int, np.integer)) \
             or not 0 <= class_label < generator.num_classes:
         raise ValueError(f"`class_label` must be a class index in [0, {generator.num_classes}) for this "
                          f"conditional model. Received: {class_label!r}")
-    return np.eye(generator.num_classes, dtype="float32")[[int(class_label)] * n]
+    else:
+        classes = [int(class_label)] * len(seeds)
+    return np.eye(generator.num_classes, dtype="float32")[classes]
 
 
 def _batches(n, batch_size, progress):
@@ -136,8 +144,9 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     """
     from keras import ops
 
+    seeds = parse_seeds(seeds)
     z = seeds_to_z(seeds, generator.z_dim)
-    ws = generator.mapping(z, labels=_labels(generator, class_label, len(z)), psi=_check_psi(psi),
+    ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
     return ops.convert_to_numpy(ws)
 
@@ -170,7 +179,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
         psi: truncation strength (1 = off, 0.7 = NVIDIA's usual figure setting).
         truncation_cutoff: truncate only layers below this index (`None`: all).
         noise_mode: `"const"` (reproducible), `"random"` or `"none"`.
-        class_label: class index for a conditional generator.
+        class_label: class index for a conditional generator (default: seed s takes class s % num_classes).
         batch_size: images per forward pass.
         progress: show a progress bar.
 
@@ -392,7 +401,7 @@ def style_mixing_grid(generator, row_seeds, col_seeds, styles="coarse", psi=1.0,
         psi: truncation strength.
         truncation_cutoff: truncate only layers below this index.
         noise_mode: `"const"`, `"random"` or `"none"`.
-        class_label: class index for a conditional generator.
+        class_label: class index for a conditional generator (default: seed s takes class s % num_classes).
         batch_size: images per forward pass.
 
     Returns:
@@ -452,7 +461,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
         psi: truncation strength.
         truncation_cutoff: truncate only layers below this index.
         noise_mode: `"const"` (smooth), `"random"` (flickers) or `"none"`.
-        class_label: class index for a conditional generator.
+        class_label: class index for a conditional generator (default: seed s takes class s % num_classes).
         batch_size: images per forward pass.
         progress: show a progress bar.
 
@@ -479,8 +488,11 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
     if space == "z":
         z = seeds_to_z(seeds, generator.z_dim)
         z = slerp(z[start], z[end], t).astype("float32")
+        labels = _labels(generator, class_label, seeds)
+        if labels is not None:  # classes change smoothly too: the class embedding is linear in the one-hot
+            labels = labels[start] + (labels[end] - labels[start]) * t
         ws = ops.convert_to_numpy(generator.mapping(
-            z, labels=_labels(generator, class_label, frames), psi=_check_psi(psi),
+            z, labels=labels, psi=_check_psi(psi),
             truncation_cutoff=truncation_cutoff))
     else:
         anchors = map_seeds(generator, seeds, psi, truncation_cutoff, class_label)
@@ -580,7 +592,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
         block: vary only this block's noise (index, 0 = 4x4, or a name like `"b8"`);
             `None` varies every block.
         hold: noise of the other blocks: `"const"` (stored maps) or `"none"` (zero).
-        class_label: class index for a conditional generator.
+        class_label: class index for a conditional generator (default: seed s takes class s % num_classes).
 
     Returns:
         `(images, std_map)`: uint8 `[num_draws, H, W, C]` and the uint8 gray `[H, W]` map
@@ -604,9 +616,10 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]
     varied = [layer for i in varied_blocks for layer in blocks[i]]
     held = [layer for i, layers in enumerate(blocks) if i not in varied_blocks for layer in layers]
-    rng = np.random.RandomState(parse_seeds([seed])[0])
+    seed = parse_seeds([seed])[0]
+    rng = np.random.RandomState(seed)
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
-    ws = generator.mapping(z, labels=_labels(generator, class_label, 1), psi=_check_psi(psi),
+    ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
     images = []
     with restored_noise(varied + held):
@@ -636,7 +649,7 @@ def noise_figure(generator, seed, num_draws=4, psi=1.0, truncation_cutoff=None, 
         psi: truncation strength.
         truncation_cutoff: truncate only layers below this index.
         hold: noise of the blocks not varied: `"const"` or `"none"`.
-        class_label: class index for a conditional generator.
+        class_label: class index for a conditional generator (default: seed s takes class s % num_classes).
 
     Returns:
         uint8 array `[(num_blocks + 1) * H, (num_draws + 1) * W, C]`.

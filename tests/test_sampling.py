@@ -87,11 +87,14 @@ def test_generate_images_errors(g, kwargs, match):
 def test_conditional_generator():
     cg = make_generator(channels=3, num_classes=3)
     with pytest.raises(ValueError, match="class_label"):
-        sampling.generate_images(cg, [0])
-    with pytest.raises(ValueError, match="class_label"):
         sampling.generate_images(cg, [0], class_label=3)
     image = sampling.generate_images(cg, [0], class_label=2)[0]
     np.testing.assert_array_equal(image, as_uint8(cg(z_of(0), labels=np.array([2]), noise_mode="const"))[0])
+    # Without a class, seed s takes class s % 3: seed 5 is class 2, seed 4 is class 1.
+    unlabelled = sampling.generate_images(cg, [5, 4])
+    np.testing.assert_array_equal(unlabelled[0], as_uint8(cg(z_of(5), labels=np.array([2]), noise_mode="const"))[0])
+    np.testing.assert_array_equal(unlabelled[1], as_uint8(cg(z_of(4), labels=np.array([1]), noise_mode="const"))[0])
+    assert not np.array_equal(unlabelled[1], sampling.generate_images(cg, [4], class_label=2)[0])
 
 
 def test_image_grid_layout():
@@ -200,6 +203,15 @@ def test_interpolation_passes_through_the_seeds(g, space):
     for i in range(3):
         np.testing.assert_array_equal(frames[2 * i], seed_images[i])
     assert not any(np.array_equal(frames[1], image) for image in seed_images)
+
+
+@pytest.mark.parametrize("space", ["z", "w"])
+def test_conditional_interpolation_passes_through_each_seeds_class(space):
+    cg = make_generator(channels=3, num_classes=3)
+    frames = sampling.interpolate(cg, [1, 2], frames=4, space=space)
+    seed_images = sampling.generate_images(cg, [1, 2])  # classes 1 and 2
+    np.testing.assert_array_equal(frames[0], seed_images[0])
+    np.testing.assert_array_equal(frames[2], seed_images[1])
 
 
 def test_w_interpolation_is_linear(g):
