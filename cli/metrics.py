@@ -38,8 +38,10 @@ def metrics_command(names, model, data, num, batch, crop, seed, inception_weight
     if data is None and any(not name.startswith("ppl") for name in parsed):
         raise ValueError("--data is required for fid50k, kid50k, pr50k3 and swd")
     g = load_generator(model)
-    real = None if data is None else read_images(data, g.resolution, channels=g.channels)[0]
+    real, info = (None, None) if data is None else read_images(data, g.resolution, channels=g.channels)
+    labels = info.labels if info is not None and g.num_classes else None  # classes as frequent as in the data
     results = compute_metrics(g, real, parsed, num_images=num, inception_weights=inception_weights,
-                              vgg_weights=vgg_weights, crop=crop, batch_size=batch, seed=seed, progress=True)
+                              vgg_weights=vgg_weights, crop=crop, batch_size=batch, seed=seed, progress=True,
+                              real_labels=labels)
     for name, value in results.items():
         click.echo(f"{name} {value:.6g}")

@@ -26,8 +26,16 @@ def parse_metrics(metrics):
     return list(dict.fromkeys(names))
 
 
-def _generated_batches(generator, num_images, batch_size, seed, progress):
-    """uint8 images in batches: Gaussian z, uniform classes, random noise (NVIDIA's metric setting).
+def _generated_labels(rng, n, num_classes, real_labels=None):
+    """Class ids `[n]` drawn from `real_labels` (the data's frequencies), else uniform; `None` if unconditional."""
+    if not num_classes:
+        return None
+    return rng.choice(real_labels, n) if real_labels is not None else rng.integers(0, num_classes, n)
+
+
+def _generated_batches(generator, num_images, batch_size, seed, progress, real_labels=None):
+    """uint8 images in batches: Gaussian z, random noise, and classes drawn from `real_labels` as
+    NVIDIA's metrics draw them from the dataset (uniform classes without `real_labels`).
 
     The noise maps are drawn from `seed` too (fresh per batch, then restored), so results repeat.
     """
@@ -44,7 +52,7 @@ def _generated_batches(generator, num_images, batch_size, seed, progress):
         for start in starts:
             n = min(batch_size, num_images - start)
             z = rng.standard_normal([n, generator.z_dim]).astype(np.float32)
-            labels = rng.integers(0, generator.num_classes, n) if generator.num_classes else None
+            labels = _generated_labels(rng, n, generator.num_classes, real_labels)
             for layer in noise:
                 layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
             yield to_uint8(np.asarray(generator(z, labels=labels, noise_mode="const")))
@@ -52,7 +60,7 @@ def _generated_batches(generator, num_images, batch_size, seed, progress):
 
 def compute_metrics(generator, real_images, metrics, num_images=None, feature_extractor=None, ppl_distance=None,
                     inception_weights="imagenet", vgg_weights="imagenet", crop=False, batch_size=16, seed=0,
-                    progress=False):
+                    progress=False, real_labels=None):
     """Computes metrics of `generator` against `real_images`.
 
     FID, KID and precision/recall share one feature pass: generated images against all real
@@ -72,6 +80,9 @@ def compute_metrics(generator, real_images, metrics, num_images=None, feature_ex
         batch_size: images per forward pass.
         seed: seed of latents and subsets.
         progress: tqdm progress bars.
+        real_labels: class ids `[N]` of `real_images`: a conditional generator's classes are drawn
+            from them (the data's class frequencies, as NVIDIA's metrics), else uniformly. PPL
+            always draws uniform classes.
 
     Returns:
         A dict: `fid50k`, `kid50k`, `pr50k3_precision`, `pr50k3_recall`, `ppl_wend` (...), and SWD's
@@ -94,6 +105,12 @@ def compute_metrics(generator, real_images, metrics, num_images=None, feature_ex
         expected = tuple(generator.resolution) + (generator.channels,)
         if real_images.shape[1:] != expected:
             raise ValueError(f"real images must be {expected} like the generator's. Received: {real_images.shape[1:]}")
+    if real_labels is not None and generator.num_classes:
+        real_labels = np.asarray(real_labels)
+        if real_labels.shape != (len(real_images),) or not np.issubdtype(real_labels.dtype, np.integer) \
+                or real_labels.min() < 0 or real_labels.max() >= generator.num_classes:
+            raise ValueError(f"`real_labels` must be one class id in [0, {generator.num_classes}) per real image. "
+                             f"Received: {real_labels.dtype} {real_labels.shape}")
     results = {}
     feature_names = [name for name in names if name in FEATURE_METRICS]
     num_generated = max([counts[name] for name in needs_real], default=0)
@@ -103,7 +120,7 @@ def compute_metrics(generator, real_images, metrics, num_images=None, feature_ex
 
             feature_extractor = InceptionFeatures(inception_weights)
         generated_features, swd_images = [], []
-        for images in _generated_batches(generator, num_generated, batch_size, seed, progress):
+        for images in _generated_batches(generator, num_generated, batch_size, seed, progress, real_labels):
             if feature_names:
                 generated_features.append(np.asarray(feature_extractor(images), np.float64))
             if "swd" in names and sum(map(len, swd_images)) < counts["swd"]:

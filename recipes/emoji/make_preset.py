@@ -55,9 +55,10 @@ def main():
     kimg = float(snapshots[snapshot])
     seconds = training_seconds(args.run, kimg)
 
-    reals, _ = read_images(args.data, g.resolution, channels=g.channels)
-    reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]
-    swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)
+    reals, info = read_images(args.data, g.resolution, channels=g.channels)
+    subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
+    reals, labels = reals[subset], (info.labels[subset] if g.num_classes else None)
+    swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1, real_labels=labels)
     half = len(reals) // 2
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from keras_stylegan.cli.main import cli
 from keras_stylegan.metrics import (InceptionFeatures, compute_metrics, frechet_inception_distance,
                                     sliced_wasserstein_distance)
-from keras_stylegan.metrics.evaluate import _generated_batches
+from keras_stylegan.metrics.evaluate import _generated_batches, _generated_labels
 from keras_stylegan.zoo.presets import save_preset
 from test_sampling import make_generator
 
@@ -55,6 +55,22 @@ def test_compute_metrics_with_a_tiny_extractor(g):
         compute_metrics(g, None, "fid50k", feature_extractor=features)
     with pytest.raises(ValueError, match=r"real images must be \(16, 16, 3\)"):
         compute_metrics(g, real_images()[..., :1], "swd", num_images=4)
+
+
+def test_conditional_metrics_draw_classes_as_frequent_as_in_the_data():
+    rng = np.random.default_rng(0)
+    drawn = _generated_labels(rng, 2000, 3, real_labels=np.array([2] * 90 + [0] * 10))
+    assert set(drawn) == {0, 2} and 0.87 < np.mean(drawn == 2) < 0.93
+    assert set(_generated_labels(rng, 2000, 3)) == {0, 1, 2}
+    assert _generated_labels(rng, 5, 0) is None
+    cg = make_generator(resolution=16, channels=3, num_classes=3)
+    swd = [compute_metrics(cg, real_images(), "swd", num_images=16, batch_size=8, seed=3,
+                           real_labels=np.full(24, c))["swd_avg"] for c in (1, 2, 2)]
+    assert swd[1] == swd[2] and swd[0] != swd[1]
+    with pytest.raises(ValueError, match="`real_labels` must be one class id in"):
+        compute_metrics(cg, real_images(), "swd", num_images=16, real_labels=np.full(24, 3))
+    with pytest.raises(ValueError, match="`real_labels` must be one class id in"):
+        compute_metrics(cg, real_images(), "swd", num_images=16, real_labels=np.full(23, 1))
 
 
 def test_inception_features_handle_channels():
