@@ -28,6 +28,7 @@ def test_emoji_preset_is_small_float16_and_documented():
     assert card.channels == 4 and card.resolution == "32x32" and card.source_format == "preset"
     # The card describes the networks actually shipped (make_preset.py keeps them in step).
     config = json.load(open(os.path.join(PRESET, "config.json")))
+    assert card.num_classes == config["generator"]["num_classes"] and card.conditional == bool(card.num_classes)
     for part in ("generator", "discriminator"):
         for key, value in getattr(card, part).items():
             shipped = config[part][key]

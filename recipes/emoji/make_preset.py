@@ -32,6 +32,8 @@ def update_card(card_path, preset_dir):
         card[part] = {key: value[0] if key == "resolution" and value[0] == value[1] else value
                       for key, value in config[part].items() if not key.startswith("_")}
     card["architecture"] = config["generator"]["architecture"]
+    card["num_classes"] = config["generator"]["num_classes"]
+    card["conditional"] = bool(card["num_classes"])
     with open(card_path, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
@@ -62,9 +64,12 @@ def main():
     half = len(reals) // 2
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
 
+    conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs (cluster_labels.py); "
+                    f"seed s draws cluster s mod {g.num_classes}" if g.num_classes else "")
     metadata = {
         "description": f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto "
-                       "Color Emoji glyphs (RGBA, 32x32) on 2 CPU cores. Recipe: recipes/emoji/README.md.",
+                       "Color Emoji glyphs (RGBA, 32x32) on 2 CPU cores" + conditioning
+                       + ". Recipe: recipes/emoji/README.md.",
         "license": "Weights: Apache-2.0; training data: Noto Color Emoji, SIL Open Font License 1.1",
         "kimg": kimg, "training_hours": round(seconds / 3600, 2), "training_options": options,
         "swd_x1e3_vs_data": {k: round(float(v), 2) for k, v in swd.items()},
