@@ -38,8 +38,10 @@ def main():
     parser.add_argument("--num", type=int, default=1024, help="images per side of each SWD")
     args = parser.parse_args()
     options = json.load(open(os.path.join(args.run, "training_options.json")))
-    reals, _ = read_images(args.data, options["resolution"], channels=options["channels"])
-    reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]
+    reals, info = read_images(args.data, options["resolution"], channels=options["channels"])
+    subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
+    reals = reals[subset]
+    labels = info.labels[subset] if options["num_classes"] else None  # conditional: classes as in the data
     half = len(reals) // 2
     floor = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)["swd_avg"]
     print(f"data: {len(reals)} images; SWD between two halves of the data (the floor): {floor:.1f}; "
@@ -48,9 +50,11 @@ def main():
     keras.utils.set_random_seed(options["seed"])  # the run's initialization, as train() does
     for kimg, snapshot in [(0, None)] + list_snapshots(args.run):
         g = load(snapshot) if snapshot else build_gan(options).generator_ema
-        swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)["swd_avg"]
+        swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1,
+                              real_labels=labels)["swd_avg"]
         z = np.random.RandomState(2).randn(256, g.z_dim).astype("float32")
-        fakes = to_uint8(np.asarray(g(z, noise_mode="const")))
+        c = None if labels is None else np.random.RandomState(3).choice(labels, 256)
+        fakes = to_uint8(np.asarray(g(z, labels=c, noise_mode="const")))
         seconds = training_seconds(args.run, kimg)
         print(f"| {kimg:.0f} | {seconds / 3600:.2f} | {kimg * 3600 / max(seconds, 1):.0f} | {swd:.1f} | "
               f"{diversity(fakes):.3f} |")
