@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/images"
 kstylegan sample --n 16 --out samples.png
 kstylegan sample --n 64 --psi 0.7 --out samples_psi07.png
+kstylegan sample --seeds 0-31 --cols 8 --out classes.png   # one sample per cluster of the conditional model
 kstylegan mix --rows 85,100,75,458 --cols 55,821,1789,293 --styles coarse --out mix_coarse.png
 kstylegan mix --rows 85,100,75,458 --cols 55,821,1789,293 --styles middle --out mix_middle.png
 kstylegan interpolate --seeds 1,2,3,4 --frames 48 --space w --out walk.gif
