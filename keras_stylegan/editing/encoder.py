@@ -228,9 +228,6 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
 
     from keras_stylegan.projection.projector import w_statistics
 
-    if getattr(generator, "num_classes", 0):
-        raise ValueError(f"train_encoder needs an unconditional generator. Received one with "
-                         f"{generator.num_classes} classes")
     steps = check_positive_int("steps", steps)
     batch_size = check_positive_int("batch_size", batch_size)
     if not (isinstance(pixel_weight, (int, float)) and math.isfinite(pixel_weight) and pixel_weight >= 0):
@@ -246,8 +243,8 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
     rng = np.random.RandomState(seed)
 
     @tf.function
-    def train_step(z):
-        ws = generator.mapping(z, psi=psi)
+    def train_step(z, labels):
+        ws = generator.mapping(z, labels=labels, psi=psi)
         images = tf.cast(generator.synthesis(ws, noise_mode=noise_mode), tf.float32)
         target = ws if encoder.num_ws else ws[:, 0]
         with tf.GradientTape() as tape:
@@ -268,7 +265,9 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
 
         iterator = tqdm(iterator, desc="encoder", unit="step")
     for step in iterator:
-        losses = {k: float(v) for k, v in train_step(rng.randn(batch_size, generator.z_dim).astype("float32")).items()}
+        z = rng.randn(batch_size, generator.z_dim).astype("float32")
+        labels = rng.randint(generator.num_classes, size=batch_size) if generator.num_classes else None
+        losses = {k: float(v) for k, v in train_step(z, labels).items()}
         if progress and step % 10 == 0:
             iterator.set_postfix(loss=f"{losses['loss']:.4g}")
         if callback is not None:

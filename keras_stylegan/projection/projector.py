@@ -107,12 +107,18 @@ def read_target(target, channels, resolution):
 def w_statistics(generator, num_samples=W_AVG_SAMPLES, batch_size=1000):
     """Mean and spread of w over `num_samples` latents (NVIDIA's seed 123).
 
+    A conditional generator's latents cycle through its classes, so the mean is over all of
+    them (as the tracked `w_avg` is) and a projection may end in any class.
+
     Returns:
         `(w_avg [w_dim], w_std)` where `w_std` is the root of the mean squared distance to `w_avg`.
     """
     z = np.random.RandomState(123).randn(num_samples, generator.z_dim).astype(np.float32)
-    ws = np.concatenate([keras.ops.convert_to_numpy(generator.mapping(z[i: i + batch_size]))[:, 0]
-                         for i in range(0, num_samples, batch_size)])
+    num_classes = getattr(generator, "num_classes", 0)
+    labels = np.arange(num_samples) % num_classes if num_classes else None
+    ws = np.concatenate([keras.ops.convert_to_numpy(generator.mapping(
+        z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size]))[:, 0]
+        for i in range(0, num_samples, batch_size)])
     w_avg = ws.mean(axis=0)
     return w_avg, float(np.sqrt(np.sum((ws - w_avg) ** 2) / num_samples))
 
@@ -242,9 +248,6 @@ class PerceptualDistance:
 
 
 def _check_arguments(generator, num_steps, perceptual, pixel_weight):
-    if getattr(generator, "num_classes", 0):
-        raise ValueError(f"project needs an unconditional generator. Received one with "
-                         f"{generator.num_classes} classes")
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
         raise ValueError(f"num_steps must be a positive int. Received: {num_steps!r}")
     if perceptual not in PERCEPTUAL_CHOICES:
@@ -293,7 +296,7 @@ def project(generator, target, num_steps=1000, w_plus=False, perceptual="vgg16",
     `noise_mode="const"` buffers the synthesis reads) and restored afterwards.
 
     Args:
-        generator: an unconditional `keras_stylegan.Generator`.
+        generator: a `keras_stylegan.Generator` (conditional ones too: w carries the class).
         target: an image path or a uint8 array `[H, W, C]`; fitted to the generator's
             resolution (center crop + resize) and channels.
         num_steps: optimization steps (NVIDIA uses 1000).

@@ -7,6 +7,8 @@ from keras_stylegan.editing import Encoder, load_encoder, train_encoder
 from keras_stylegan.projection import project
 from keras_stylegan.projection.projector import initial_ws, to_uint8, w_statistics
 
+from .helpers import make_generator
+
 
 @pytest.fixture(scope="module")
 def trained(generator):
@@ -55,6 +57,16 @@ def test_training_lowers_the_w_error(generator, trained):
     encoder, losses = trained
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:5])
     np.testing.assert_allclose(encoder.w_avg.numpy(), w_statistics(generator)[0], rtol=1e-6)
+
+
+def test_conditional_generator_trains_an_encoder_on_every_class():
+    cg = make_generator(num_classes=3)
+    losses = []
+    keras.utils.set_random_seed(0)
+    encoder = train_encoder(cg, steps=60, batch_size=16, base_filters=8, learning_rate=3e-3, progress=False,
+                            callback=lambda step, record: losses.append(record["w"]))
+    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:5])
+    np.testing.assert_allclose(encoder.w_avg.numpy(), w_statistics(cg)[0], rtol=1e-6)
 
 
 def test_encoder_start_beats_w_avg(generator, trained):

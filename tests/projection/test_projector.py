@@ -14,7 +14,7 @@ from PIL import Image
 from keras_stylegan.cli.project import project_command
 from keras_stylegan.networks.generator import Generator
 from keras_stylegan.projection import PerceptualDistance, project, read_target
-from keras_stylegan.projection.projector import learning_rate_at, noise_regularization
+from keras_stylegan.projection.projector import learning_rate_at, noise_regularization, w_statistics
 from keras_stylegan.zoo.presets import save_preset
 
 TINY = dict(resolution=16, channels=3, z_dim=16, w_dim=16, channel_base=64, channel_max=16, mapping_layers=2)
@@ -56,6 +56,22 @@ def test_projection_finds_a_known_w(generator):
     assert psnr(start, target) < 20  # the starting point (mean w) is far from the target
     assert psnr(result.image, target) >= 25
     np.testing.assert_allclose(result.ws, np.broadcast_to(result.ws[:, :1], result.ws.shape))  # W: one w
+
+
+def test_conditional_projection_starts_from_the_mean_over_classes_and_finds_a_known_w():
+    keras.utils.set_random_seed(4)
+    cg = Generator(**dict(TINY, num_classes=3))
+    for variable in cg.weights:
+        if "torgb" in variable.path and variable.path.endswith("kernel"):
+            variable.assign(variable.numpy() * 0.3)
+    z = np.random.RandomState(123).randn(1000, 16).astype("float32")
+    expected = np.concatenate([cg.mapping(z[c::3], labels=np.full(len(z[c::3]), c))[:, 0].numpy() for c in range(3)])
+    w_avg, w_std = w_statistics(cg, num_samples=1000)
+    np.testing.assert_allclose(w_avg, expected.mean(0), rtol=1e-4, atol=1e-5)
+    assert w_std == pytest.approx(np.sqrt(((expected - expected.mean(0)) ** 2).sum() / 1000), rel=1e-4)
+    target = render(cg, cg.mapping(z[:1], labels=np.array([2])))
+    result = project(cg, target, num_steps=300, perceptual=None, pixel_weight=1.0, progress=False)
+    assert psnr(result.image, target) >= 25
 
 
 def test_w_plus_history_and_generator_left_unchanged(generator):
