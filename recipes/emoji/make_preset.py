@@ -58,6 +58,9 @@ def main():
     seconds = training_seconds(args.run, kimg)
 
     reals, info = read_images(args.data, g.resolution, channels=g.channels)
+    if g.num_classes and info.labels is None:
+        raise SystemExit(f"error: the model is conditional: --data must carry the labels it was trained on "
+                         f"(dataset.json, e.g. emoji64_k32.zip). {args.data} has none")
     subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
     reals, labels = reals[subset], (info.labels[subset] if g.num_classes else None)
     swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1, real_labels=labels)
