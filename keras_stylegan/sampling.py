@@ -108,7 +108,7 @@ def _labels(generator, class_label, seeds):
     """One-hot labels `[len(seeds), num_classes]` for a conditional generator, `None` otherwise.
 
     Without `class_label`, seed `s` takes class `s % num_classes`, so consecutive seeds show
-    every class (the metrics draw classes uniformly too).
+    every class.
     """
     if not generator.num_classes:
         if class_label is not None:

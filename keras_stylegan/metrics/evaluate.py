@@ -105,7 +105,7 @@ def compute_metrics(generator, real_images, metrics, num_images=None, feature_ex
         expected = tuple(generator.resolution) + (generator.channels,)
         if real_images.shape[1:] != expected:
             raise ValueError(f"real images must be {expected} like the generator's. Received: {real_images.shape[1:]}")
-    if real_labels is not None and generator.num_classes:
+    if needs_real and real_labels is not None and generator.num_classes:  # PPL draws its own classes
         real_labels = np.asarray(real_labels)
         if real_labels.shape != (len(real_images),) or not np.issubdtype(real_labels.dtype, np.integer) \
                 or real_labels.min() < 0 or real_labels.max() >= generator.num_classes:
