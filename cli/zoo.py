@@ -43,9 +43,16 @@ def info_command(name):
 
 @zoo_group.command("download")
 @click.argument("name")
+@click.option("--refresh", is_flag=True,
+              help="Forget the checksum pinned for this model and its cached file, and download it again. "
+                   "Both are replaced only once the new file is verified.")
 @one_line_errors
-def download_command(name):
-    """Download a model's pickle into the cache (checksum recorded on first use).
+def download_command(name, refresh):
+    """Download a model's pickle into the cache and print its path.
+
+    Without a checksum on the card, the first download that is a readable StyleGAN pickle has its
+    sha256 pinned in the cache's checksums.json; an error page, an empty or cut-short file is refused.
+    --refresh replaces a pinned file that changed upstream.
 
     Example: kstylegan zoo download stylegan2-ffhq-1024
     """
@@ -53,7 +60,9 @@ def download_command(name):
     from keras_stylegan.zoo.download import download
 
     card = get_card(name)
-    click.echo(download(card.urls[0], sha256=card.sha256, filename=f"{card.name}.pkl"))
+    if card.source_format == "preset":
+        raise ValueError(f"the model card {card.name!r} ships with keras-stylegan: there is nothing to download")
+    click.echo(download(card.urls[0], sha256=card.sha256, filename=f"{card.name}.pkl", refresh=refresh))
 
 
 @zoo_group.command("convert")

@@ -1,12 +1,13 @@
-"""The download cache against a local HTTP server that can drop connections mid-file."""
+"""The download cache against a local HTTP server that can drop connections mid-file.
+
+The bad responses seen in the wild (error pages with 200, empty or cut-short bodies, files that
+change between two requests) are in tests/robustness/test_download_faults.py.
+"""
 import hashlib
-import http.server
 import json
 import os
 import re
 import socket
-import threading
-import types
 
 import pytest
 
@@ -17,8 +18,12 @@ from keras_stylegan.zoo.download import (
     cache_dir,
     download,
     file_id_from_drive_url,
+    model_file_problem,
     sha256_of,
 )
+from robustness.download_server import HTML_ERROR_PAGE, FileServer, model_bytes
+
+CONTENT = model_bytes(seed=0)
 
 
 @pytest.fixture(autouse=True)
@@ -30,46 +35,9 @@ def cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def server():
-    """Serves `state.content` at any path; honours `Range: bytes=N-`; logs every request.
-
-    `state.drop` is "never", "first" or "always": a dropped response announces the full
-    Content-Length, sends half the body and closes the connection.
-    """
-    state = types.SimpleNamespace(
-        content=os.urandom(50_000), requests=[], drop="never", status=200, honour_range=True
-    )
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            state.requests.append(self.headers.get("Range"))
-            if state.status != 200:
-                self.send_error(state.status)
-                return
-            match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-            start = int(match[1]) if match and state.honour_range else 0
-            if start >= len(state.content) > 0 and match:
-                self.send_error(416)
-                return
-            body = state.content[start:]
-            self.send_response(206 if start else 200)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(state.content) - 1}/{len(state.content)}")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            drop = state.drop == "always" or (state.drop == "first" and len(state.requests) == 1)
-            self.wfile.write(body[: len(body) // 2] if drop else body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/pretrained/ffhq%20256.pkl"
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    server = FileServer(CONTENT)
+    yield server
+    server.close()
 
 
 def digest(data):
@@ -80,12 +48,16 @@ def ledger(cache):
     return json.loads((cache / "checksums.json").read_text())
 
 
+def ranges(server):
+    return [request["range"] for request in server.requests]
+
+
 def test_success_caches_file_and_records_checksum(server, cache):
     path = download(server.url, progress=False)
     assert path == str(cache / "models" / "ffhq_256.pkl")
     assert open(path, "rb").read() == server.content
     assert ledger(cache) == {server.url: digest(server.content)}
-    assert not os.path.exists(path + ".part")
+    assert os.listdir(cache / "models") == ["ffhq_256.pkl"]  # no partial file, no resume state
 
 
 def test_cached_second_call_makes_no_request(server):
@@ -106,54 +78,73 @@ def test_explicit_sha256_mismatch_keeps_nothing(server, cache):
     assert open(path, "rb").read() == server.content
 
 
+def test_explicit_sha256_is_trusted_without_the_format_check(server, cache):
+    server.content = b"any bytes the caller vouches for"
+    path = download(server.url, sha256=digest(server.content), progress=False)
+    assert open(path, "rb").read() == server.content
+
+
 def test_trust_on_first_use_refuses_changed_content(server, cache):
     path = download(server.url, progress=False)
     original = server.content
-    server.content = os.urandom(50_000)
+    server.content = model_bytes(seed=1)
     os.remove(path)
     with pytest.raises(ChecksumError) as info:
         download(server.url, progress=False)
     message = str(info.value)
     assert server.url in message and digest(original) in message and digest(server.content) in message
+    assert f"pinned in ledger entry {server.url!r} of {cache / 'checksums.json'}" in message
     assert os.listdir(cache / "models") == []
     assert ledger(cache) == {server.url: digest(original)}
 
 
 def test_dropped_connection_is_resumed_with_range(server):
-    server.drop = "first"
+    server.cut = "first"
     path = download(server.url, retries=2)  # progress on: a no-op bar off a terminal
     assert open(path, "rb").read() == server.content
-    assert server.requests == [None, f"bytes={len(server.content) // 2}-"]
+    assert server.requests == [{"range": None, "if_range": None},
+                               {"range": f"bytes={len(server.content) // 2}-", "if_range": server.current_etag()}]
 
 
 def test_dropped_every_time_leaves_only_partial_file_then_resumes(server, cache):
-    server.drop = "always"
+    server.cut = "always"
     with pytest.raises(DownloadError, match=re.escape(server.url) + r" \(connection closed after"):
         download(server.url, progress=False, retries=1)
     assert len(server.requests) == 2
     partial = cache / "models" / "ffhq_256.pkl.part"
-    assert os.listdir(cache / "models") == [partial.name]
+    assert sorted(os.listdir(cache / "models")) == [partial.name, "ffhq_256.pkl.part.json"]
     kept = partial.stat().st_size
     assert kept == len(server.content) * 3 // 4  # half, then half of the rest
-    server.drop = "never"
+    server.cut = "never"
     path = download(server.url, progress=False)
-    assert server.requests[-1] == f"bytes={kept}-"
+    assert ranges(server)[-1] == f"bytes={kept}-"
     assert open(path, "rb").read() == server.content
-    assert not partial.exists()
+    assert os.listdir(cache / "models") == ["ffhq_256.pkl"]
 
 
 def test_server_ignoring_range_restarts_from_zero(server, cache):
-    (cache / "models").mkdir(parents=True)
-    (cache / "models" / "ffhq_256.pkl.part").write_bytes(b"stale bytes from another file")
-    server.honour_range = False
+    server.cut = "first"
+    with pytest.raises(DownloadError):
+        download(server.url, progress=False, retries=0)
+    server.honour_range = False  # answers the range request with 200 and the whole file
     path = download(server.url, progress=False)
-    assert server.requests == ["bytes=29-"]
+    assert ranges(server) == [None, f"bytes={len(server.content) // 2}-"]
     assert open(path, "rb").read() == server.content
 
 
-def test_404_names_status_and_url_without_retrying(server, cache):
+def test_partial_file_of_unknown_origin_is_not_resumed(server, cache):
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / "ffhq_256.pkl.part").write_bytes(b"stale bytes from another file")
+    path = download(server.url, progress=False)
+    assert ranges(server) == [None]
+    assert open(path, "rb").read() == server.content
+
+
+def test_404_names_status_url_and_cache_path_without_retrying(server, cache):
     server.status = 404
-    with pytest.raises(DownloadError, match=re.escape(server.url) + r" \(HTTP 404 Not Found\)") as info:
+    target = cache / "models" / "ffhq_256.pkl"
+    expected = re.escape(f"{server.url} (HTTP 404 Not Found); nothing was cached at {target}")
+    with pytest.raises(DownloadError, match=expected) as info:
         download(server.url, progress=False)
     assert "\n" not in str(info.value)
     assert len(server.requests) == 1
@@ -164,14 +155,27 @@ def test_corrupted_cached_file_is_an_error(server):
     path = download(server.url, progress=False)
     with open(path, "r+b") as f:
         f.write(b"X")
-    with pytest.raises(ChecksumError, match=f"Cached file {re.escape(path)} .*Delete it"):
+    with pytest.raises(ChecksumError, match=f"Cached file {re.escape(path)} .*Delete it.*--refresh"):
         download(server.url, progress=False)
     assert len(server.requests) == 1
     with pytest.raises(ChecksumError, match="Delete it"):
         download(server.url, sha256=digest(server.content), progress=False)
 
 
-def test_closed_port_gives_offline_hint():
+def test_model_file_problem(tmp_path):
+    (tmp_path / "ok.pkl").write_bytes(CONTENT)
+    (tmp_path / "page.pkl").write_bytes(b"  " + HTML_ERROR_PAGE)
+    (tmp_path / "text.pkl").write_bytes(b"hello")
+    (tmp_path / "half.pkl").write_bytes(CONTENT[:1000])
+    (tmp_path / "empty.pkl").write_bytes(b"")
+    assert model_file_problem(tmp_path / "ok.pkl") is None
+    assert "HTML page" in model_file_problem(tmp_path / "page.pkl")
+    assert model_file_problem(tmp_path / "text.pkl") == "it is neither a pickle nor a zip file (it starts with b'hello')"
+    assert "cut short" in model_file_problem(tmp_path / "half.pkl")
+    assert model_file_problem(tmp_path / "empty.pkl") == "it is empty"
+
+
+def test_closed_port_gives_offline_hint(cache):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -179,8 +183,8 @@ def test_closed_port_gives_offline_hint():
     with pytest.raises(DownloadError) as info:
         download(url, progress=False, retries=1, timeout=5)
     assert str(info.value) == (
-        f"Could not download {url} (connection refused). No network? Download the file by hand "
-        "and load it with keras_stylegan.zoo.load('/path/to/y.pkl')."
+        f"Could not download {url} (connection refused); nothing was cached at {cache / 'models' / 'y.pkl'}. "
+        "No network? Download the file by hand and load it with keras_stylegan.zoo.load('/path/to/y.pkl')."
     )
 
 
@@ -222,19 +226,24 @@ def test_file_id_from_drive_url_rejects_other_links():
 def test_drive_links_go_through_gdown_and_the_same_checks(monkeypatch, cache):
     import gdown
     calls = []
+    served = [HTML_ERROR_PAGE, CONTENT, CONTENT]  # Drive's quota page first, as it sends one with status 200
 
-    def fake_gdown_download(**kwargs):
+    def fake_gdown_download(**kwargs):  # gdown is the third-party client: our checks around it are real
         calls.append(kwargs)
         with open(kwargs["output"], "wb") as f:
-            f.write(b"drive bytes")
+            f.write(served[len(calls) - 1])
         return kwargs["output"]
 
     monkeypatch.setattr(gdown, "download", fake_gdown_download)
     url = "https://drive.google.com/uc?id=1Ab_c-9Z"
+    target = cache / "models" / "1Ab_c-9Z"
+    with pytest.raises(DownloadError, match=f"HTML page.*Nothing was cached at {re.escape(str(target))}"):
+        download(url, progress=False)
+    assert os.listdir(cache / "models") == [] and not (cache / "checksums.json").exists()
     path = download(url, progress=False)
-    assert path == str(cache / "models" / "1Ab_c-9Z")
-    assert [(c["id"], c["output"]) for c in calls] == [("1Ab_c-9Z", path + ".part")]
-    assert ledger(cache) == {url: digest(b"drive bytes")}
+    assert path == str(target)
+    assert [(c["id"], c["output"]) for c in calls] == [("1Ab_c-9Z", path + ".part")] * 2
+    assert ledger(cache) == {url: digest(CONTENT)}
     with pytest.raises(ChecksumError):
         download(url, filename="other.pkl", sha256=digest(b"expected"), progress=False)
     assert not (cache / "models" / "other.pkl").exists()
@@ -249,6 +258,7 @@ def test_drive_links_go_through_gdown_and_the_same_checks(monkeypatch, cache):
         ({"subdir": "../elsewhere"}, "subdir must be a relative folder"),
         ({"retries": -1}, "retries must be an integer >= 0. Received: -1"),
         ({"timeout": 0}, "timeout must be a number of seconds > 0. Received: 0"),
+        ({"refresh": "yes"}, "refresh must be True or False. Received: 'yes'"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

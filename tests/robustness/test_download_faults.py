@@ -1,0 +1,276 @@
+"""The download cache against a real HTTP server on 127.0.0.1 that serves the bad responses seen in the wild.
+
+For each fault: nothing is pinned in checksums.json, no corrupt file sits under the cache's final
+name, the error names the cache path and the ledger entry, and the good file downloads afterwards
+without editing anything by hand.
+"""
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from keras_stylegan.cli.main import cli
+from keras_stylegan.zoo import ModelCard, register, unregister
+from keras_stylegan.zoo import download as download_module
+from keras_stylegan.zoo.download import ChecksumError, DownloadError, download
+from robustness.download_server import HTML_ERROR_PAGE, FileServer, model_bytes
+
+GOOD = model_bytes(seed=0)
+UPDATED = model_bytes(seed=1)  # the same model re-uploaded with other weights: same length, other bytes
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_STYLEGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(download_module, "RETRY_BACKOFF_SECONDS", 0.0)
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def server():
+    server = FileServer(GOOD)
+    yield server
+    server.close()
+
+
+def digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def pins(cache):
+    path = cache / "checksums.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def target(cache):
+    return cache / "models" / "ffhq_256.pkl"
+
+
+def assert_nothing_kept(cache):
+    """No file under the final name, no partial bytes, nothing pinned."""
+    assert not target(cache).exists()
+    assert not os.path.exists(str(target(cache)) + ".part")
+    assert pins(cache) == {}
+
+
+def assert_names_cache_and_ledger(message, url, cache):
+    assert str(target(cache)) in message, message
+    assert f"ledger entry {url!r} of {cache / 'checksums.json'}" in message, message
+    assert "\n" not in message
+
+
+def assert_good_download_follows(server, cache, content=GOOD):
+    server.content, server.status, server.content_type, server.cut, server.send_length = (
+        content, 200, "application/octet-stream", "never", True)
+    path = download(server.url, progress=False)
+    assert path == str(target(cache))
+    assert open(path, "rb").read() == content
+    assert pins(cache) == {server.url: digest(content)}
+
+
+def test_html_error_page_with_status_200_is_refused(server, cache):
+    server.content, server.content_type = HTML_ERROR_PAGE, "text/html"
+    with pytest.raises(DownloadError, match="HTML page, not a model file") as info:
+        download(server.url, progress=False)
+    assert_names_cache_and_ledger(str(info.value), server.url, cache)
+    assert_nothing_kept(cache)
+    assert_good_download_follows(server, cache)
+
+
+def test_body_cut_short_without_content_length_is_refused(server, cache):
+    server.send_length, server.cut = False, "first"  # half the pickle, then the connection closes
+    with pytest.raises(DownloadError, match="cut short or not a StyleGAN model") as info:
+        download(server.url, progress=False)
+    assert_names_cache_and_ledger(str(info.value), server.url, cache)
+    assert_nothing_kept(cache)
+    assert_good_download_follows(server, cache)
+
+
+def test_body_cut_short_with_content_length_is_kept_apart_then_resumed_with_if_range(server, cache):
+    server.cut = "always"
+    with pytest.raises(DownloadError, match=r"connection closed after 20534 of 41068 bytes") as info:
+        download(server.url, progress=False, retries=0)
+    assert str(target(cache)) in str(info.value)
+    assert not target(cache).exists() and pins(cache) == {}
+    assert os.path.getsize(str(target(cache)) + ".part") == len(GOOD) // 2
+    server.cut = "never"
+    assert open(download(server.url, progress=False), "rb").read() == GOOD
+    assert server.requests[-1] == {"range": f"bytes={len(GOOD) // 2}-", "if_range": server.current_etag()}
+    assert pins(cache) == {server.url: digest(GOOD)}
+    assert sorted(os.listdir(cache / "models")) == ["ffhq_256.pkl"]
+
+
+def test_resume_across_an_upstream_change_restarts_instead_of_splicing(server, cache):
+    server.cut = "first"
+    with pytest.raises(DownloadError, match="calling again resumes"):
+        download(server.url, progress=False, retries=0)
+    old_etag = server.current_etag()
+    server.content = UPDATED  # replaced upstream between the partial download and the resume
+    path = download(server.url, progress=False)
+    assert server.requests[-1] == {"range": f"bytes={len(GOOD) // 2}-", "if_range": old_etag}
+    assert open(path, "rb").read() == UPDATED  # not GOOD's first half glued to UPDATED's second half
+    assert pins(cache) == {server.url: digest(UPDATED)}
+
+
+def test_resume_with_last_modified_when_there_is_no_etag(server, cache):
+    server.etag, server.last_modified, server.cut = None, "Tue, 01 Sep 2020 10:00:00 GMT", "first"
+    with pytest.raises(DownloadError):
+        download(server.url, progress=False, retries=0)
+    server.content, server.last_modified = UPDATED, "Wed, 02 Sep 2020 10:00:00 GMT"
+    assert open(download(server.url, progress=False), "rb").read() == UPDATED
+    assert server.requests[-1]["if_range"] == "Tue, 01 Sep 2020 10:00:00 GMT"
+
+
+def test_server_ignoring_if_range_is_caught_by_the_etag_of_its_answer(server, cache):
+    server.cut, server.honour_if_range = "first", False
+    with pytest.raises(DownloadError):
+        download(server.url, progress=False, retries=0)
+    server.content = UPDATED
+    path = download(server.url, progress=False, retries=1)  # the 206 of another version, then a restart
+    assert [r["range"] for r in server.requests] == [None, f"bytes={len(GOOD) // 2}-", None]
+    assert open(path, "rb").read() == UPDATED
+
+
+def test_without_any_validator_a_partial_file_is_never_resumed(server, cache):
+    server.etag, server.cut = None, "first"
+    with pytest.raises(DownloadError) as info:
+        download(server.url, progress=False, retries=0)
+    assert "resumes" not in str(info.value)
+    assert_nothing_kept(cache)  # bytes that cannot be matched to a version are not kept
+    server.content = UPDATED
+    assert open(download(server.url, progress=False), "rb").read() == UPDATED
+    assert server.requests[-1]["range"] is None
+
+
+@pytest.mark.parametrize("send_length", [True, False])
+def test_empty_body_is_refused(server, cache, send_length):
+    server.content, server.send_length = b"", send_length
+    with pytest.raises(DownloadError, match="the server sent an empty file") as info:
+        download(server.url, progress=False)
+    assert_names_cache_and_ledger(str(info.value), server.url, cache)
+    assert_nothing_kept(cache)
+    assert_good_download_follows(server, cache)
+
+
+def test_zip_magic_alone_does_not_make_a_model(server, cache):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "not a network")
+    server.content = buffer.getvalue()
+    with pytest.raises(DownloadError, match="cut short or not a StyleGAN model"):
+        download(server.url, progress=False)
+    assert_nothing_kept(cache)
+
+
+@pytest.mark.parametrize("status, attempts", [(404, 1), (500, 3)])
+def test_http_errors_cache_nothing(server, cache, status, attempts):
+    server.status = status
+    with pytest.raises(DownloadError, match=rf"\(HTTP {status} .*nothing was cached at {re.escape(str(target(cache)))}"):
+        download(server.url, progress=False, retries=2)
+    assert len(server.requests) == attempts
+    assert_nothing_kept(cache)
+    assert_good_download_follows(server, cache)
+
+
+def write_bad_pin(cache, url, content):
+    """What older versions left behind: a bad file under the final name and its hash pinned."""
+    target(cache).parent.mkdir(parents=True, exist_ok=True)
+    target(cache).write_bytes(content)
+    (cache / "checksums.json").write_text(json.dumps({url: digest(content)}))
+
+
+def test_pinned_error_page_is_reported_then_replaced_by_refresh(server, cache):
+    write_bad_pin(cache, server.url, HTML_ERROR_PAGE)
+    with pytest.raises(DownloadError, match="refresh") as info:
+        download(server.url, progress=False)
+    assert_names_cache_and_ledger(str(info.value), server.url, cache)
+    assert server.requests == []
+    path = download(server.url, progress=False, refresh=True)
+    assert open(path, "rb").read() == GOOD
+    assert pins(cache) == {server.url: digest(GOOD)}
+    assert download(server.url, progress=False) == path  # later calls use the new pin
+
+
+def test_refresh_forgets_a_bad_pin_whose_file_was_deleted(server, cache):
+    write_bad_pin(cache, server.url, b"")
+    target(cache).unlink()
+    with pytest.raises(ChecksumError, match="refresh") as info:
+        download(server.url, progress=False)
+    assert_names_cache_and_ledger(str(info.value), server.url, cache)
+    assert not target(cache).exists()
+    assert open(download(server.url, progress=False, refresh=True), "rb").read() == GOOD
+    assert pins(cache) == {server.url: digest(GOOD)}
+
+
+def test_failed_refresh_keeps_the_cached_file_and_its_pin(server, cache):
+    path = download(server.url, progress=False)
+    server.content = HTML_ERROR_PAGE
+    with pytest.raises(DownloadError, match="HTML page"):
+        download(server.url, progress=False, refresh=True)
+    assert open(path, "rb").read() == GOOD
+    assert pins(cache) == {server.url: digest(GOOD)}
+    assert sorted(os.listdir(cache / "models")) == ["ffhq_256.pkl"]
+
+
+def test_unpinned_cached_file_is_checked_before_it_is_pinned(server, cache):
+    target(cache).parent.mkdir(parents=True)
+    target(cache).write_bytes(GOOD[: len(GOOD) // 2])  # placed by hand, cut short
+    with pytest.raises(DownloadError, match="not pinned") as info:
+        download(server.url, progress=False)
+    assert_names_cache_and_ledger(str(info.value), server.url, cache)
+    assert pins(cache) == {}
+    target(cache).write_bytes(GOOD)
+    assert download(server.url, progress=False) == str(target(cache))
+    assert pins(cache) == {server.url: digest(GOOD)} and server.requests == []
+
+
+@pytest.fixture
+def card(server):
+    card = ModelCard(name="local-faulty", architecture="stylegan2", resolution="16x16", channels=3,
+                     generator=dict(architecture="stylegan2", resolution=16), urls=[server.url],
+                     source_format="pytorch-pickle", license="test")
+    register(card)
+    yield card
+    unregister(card.name)
+
+
+def run_cli(*args):
+    result = CliRunner().invoke(cli, ["zoo", "download", *args])
+    return result.exit_code, result.output
+
+
+def assert_one_error_line(exit_code, output, cache_path):
+    assert exit_code == 2, output
+    assert output.startswith("Error: ") and output.count("\n") == 1, output
+    assert str(cache_path) in output and "Traceback" not in output
+
+
+def test_cli_download_errors_and_refresh(server, cache, card):
+    cached = cache / "models" / "local-faulty.pkl"
+    server.content = HTML_ERROR_PAGE
+    exit_code, output = run_cli("local-faulty")
+    assert_one_error_line(exit_code, output, cached)
+    assert "HTML page" in output and not cached.exists() and pins(cache) == {}
+
+    server.content = GOOD
+    assert run_cli("local-faulty") == (0, f"{cached}\n")
+    assert pins(cache) == {server.url: digest(GOOD)}
+
+    server.content = UPDATED  # changed upstream after the pin
+    cached.unlink()
+    exit_code, output = run_cli("local-faulty")
+    assert_one_error_line(exit_code, output, cached)
+    assert "--refresh" in output and not cached.exists()
+
+    assert run_cli("local-faulty", "--refresh") == (0, f"{cached}\n")
+    assert cached.read_bytes() == UPDATED and pins(cache) == {server.url: digest(UPDATED)}
+
+    server.status = 404
+    exit_code, output = run_cli("local-faulty", "--refresh")
+    assert_one_error_line(exit_code, output, cached)
+    assert cached.read_bytes() == UPDATED  # a failed refresh loses nothing
