@@ -203,12 +203,12 @@ def download(url, sha256=None, filename=None, subdir="models", progress=True, re
     else:
         expected, origin = pinned, f"pinned in {_ledger_entry(url)}"
     if os.path.isfile(target) and not refresh:
-        _record_checksum(url, _check_cached(url, target, expected, origin, trusted=bool(sha256)))
+        _record_checksum(url, _check_cached(url, target, expected, origin, trusted=bool(sha256)), target)
         return target
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
     except OSError as error:
-        raise DownloadError(f"Cannot write the download cache at {target}: {error.strerror or error}.") from None
+        raise DownloadError(_cache_write_failure(url, target, error)) from None
     fetch = _fetch_drive if is_drive else _fetch_http
     fetch(url, target, progress, retries, timeout)
     try:
@@ -216,9 +216,13 @@ def download(url, sha256=None, filename=None, subdir="models", progress=True, re
     except DownloadError:
         _discard_partial(target)  # never resume from, or keep, bytes known to be wrong
         raise
-    os.replace(partial, target)
+    try:
+        os.replace(partial, target)  # over the old file only now, when a refresh is verified
+    except OSError as error:
+        _discard_partial(target)
+        raise DownloadError(_cache_write_failure(url, target, error)) from None
     _remove_quietly(target + _RESUME_STATE)
-    _record_checksum(url, received)
+    _record_checksum(url, received, target)
     return target
 
 
@@ -316,6 +320,13 @@ def _discard_partial(target):
     _remove_quietly(target + _RESUME_STATE)
 
 
+def _cache_write_failure(url, target, error):
+    return (
+        f"Cannot write the download cache at {target}: {error.strerror or error}. Nothing was cached there and "
+        f"{_ledger_entry(url)} was not changed; free some space or set KERAS_STYLEGAN_CACHE to another folder."
+    )
+
+
 def _failure(url, cause, target, offline=True):
     advice = "No network? Download" if offline else "Check the URL, or download"
     return (
@@ -340,6 +351,9 @@ def _fetch_http(url, target, progress, retries, timeout):
             time.sleep(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
         try:
             return _fetch_http_once(url, target, progress, timeout)
+        except DownloadError:  # the cache cannot be written: retrying would not help
+            _discard_partial(target)  # and its bytes would keep the disk full
+            raise
         except urllib.error.HTTPError as error:
             if error.code == 416:
                 _discard_partial(target)  # the partial file is stale or already complete: start over
@@ -406,11 +420,15 @@ def _fetch_http_once(url, target, progress, timeout):
         length = response.headers.get("Content-Length")
         remaining = int(length) if length and length.isdigit() else None
         total = None if remaining is None else offset + remaining
-        if not offset:
-            _discard_partial(target)
-            _write_resume_state(target, url, _validator(response.headers), total)
+        try:
+            if not offset:
+                _discard_partial(target)
+                _write_resume_state(target, url, _validator(response.headers), total)
+            out = open(partial, "ab" if offset else "wb", buffering=0)  # unbuffered: write errors surface here
+        except OSError as error:
+            raise DownloadError(_cache_write_failure(url, target, error)) from None
         received = 0
-        with open(partial, "ab" if offset else "wb") as out, tqdm(
+        with out, tqdm(
             total=total,
             initial=offset,
             unit="B",
@@ -419,11 +437,20 @@ def _fetch_http_once(url, target, progress, timeout):
             disable=None if progress and total else True,  # None: only on a terminal
         ) as bar:
             for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
-                out.write(chunk)
+                _write_all(out, chunk, url, target)
                 received += len(chunk)
                 bar.update(len(chunk))
     if remaining is not None and received < remaining:
         raise ConnectionError(f"connection closed after {offset + received} of {total} bytes")
+
+
+def _write_all(out, chunk, url, target):
+    view = memoryview(chunk)
+    try:
+        while view:
+            view = view[out.write(view):]  # a raw file may write fewer bytes than asked
+    except OSError as error:  # a full disk, a file size limit: the cache's fault, not the network's
+        raise DownloadError(_cache_write_failure(url, target, error)) from None
 
 
 def _fetch_drive(url, target, progress, retries, timeout):
@@ -459,17 +486,22 @@ def _read_ledger():
     return ledger
 
 
-def _record_checksum(url, digest):
+def _record_checksum(url, digest, target):
     ledger = _read_ledger()
     if ledger.get(url) == digest:
         return
     ledger[url] = digest
-    os.makedirs(cache_dir(), exist_ok=True)
-    handle, scratch = tempfile.mkstemp(dir=cache_dir(), prefix=".checksums-", suffix=".tmp")
+    scratch = None
     try:
+        handle, scratch = tempfile.mkstemp(dir=cache_dir(), prefix=".checksums-", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as f:
             json.dump(ledger, f, indent=2, sort_keys=True)
         os.replace(scratch, _ledger_path())
+    except OSError as error:
+        raise DownloadError(
+            f"Cannot update {_ledger_entry(url)}: {error.strerror or error}. The file is cached at {target} but "
+            "not pinned; it is checked again and pinned by the next call."
+        ) from None
     finally:
-        if os.path.exists(scratch):
+        if scratch and os.path.exists(scratch):
             os.remove(scratch)

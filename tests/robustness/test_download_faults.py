@@ -177,15 +177,15 @@ def test_http_errors_cache_nothing(server, cache, status, attempts):
     assert_good_download_follows(server, cache)
 
 
-def write_bad_pin(cache, url, content):
-    """What older versions left behind: a bad file under the final name and its hash pinned."""
+def write_pin(cache, url, content):
+    """A file under the final name with its hash pinned; older versions pinned bad files this way too."""
     target(cache).parent.mkdir(parents=True, exist_ok=True)
     target(cache).write_bytes(content)
     (cache / "checksums.json").write_text(json.dumps({url: digest(content)}))
 
 
 def test_pinned_error_page_is_reported_then_replaced_by_refresh(server, cache):
-    write_bad_pin(cache, server.url, HTML_ERROR_PAGE)
+    write_pin(cache, server.url, HTML_ERROR_PAGE)
     with pytest.raises(DownloadError, match="refresh") as info:
         download(server.url, progress=False)
     assert_names_cache_and_ledger(str(info.value), server.url, cache)
@@ -197,7 +197,7 @@ def test_pinned_error_page_is_reported_then_replaced_by_refresh(server, cache):
 
 
 def test_refresh_forgets_a_bad_pin_whose_file_was_deleted(server, cache):
-    write_bad_pin(cache, server.url, b"")
+    write_pin(cache, server.url, b"")
     target(cache).unlink()
     with pytest.raises(ChecksumError, match="refresh") as info:
         download(server.url, progress=False)
@@ -274,3 +274,35 @@ def test_cli_download_errors_and_refresh(server, cache, card):
     exit_code, output = run_cli("local-faulty", "--refresh")
     assert_one_error_line(exit_code, output, cached)
     assert cached.read_bytes() == UPDATED  # a failed refresh loses nothing
+
+
+FULL_DISK_SCRIPT = """
+import resource, signal, sys
+from keras_stylegan.zoo.download import DownloadError, download
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+try:
+    download(sys.argv[1], progress=False, retries=2)
+except DownloadError as error:
+    print(error)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="RLIMIT_FSIZE is POSIX")
+def test_full_disk_is_one_error_naming_the_cache_and_leaves_nothing(server, cache, tmp_path):
+    import subprocess
+    import sys
+
+    write_pin(cache, server.url, GOOD)  # a verified earlier download of the same file
+    target(cache).unlink()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-c", FULL_DISK_SCRIPT, server.url, str(len(GOOD) // 3)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert message.startswith(f"Cannot write the download cache at {target(cache)}: File too large."), message
+    assert_names_cache_and_ledger(message, server.url, cache)
+    assert len(server.requests) == 1  # not retried as if the network had failed
+    assert os.listdir(cache / "models") == []  # the partial bytes are removed, freeing the space
+    assert pins(cache) == {server.url: digest(GOOD)}
+    assert open(download(server.url, progress=False), "rb").read() == GOOD
