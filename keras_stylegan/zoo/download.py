@@ -380,7 +380,7 @@ def _validator(headers):
 
 
 def _resume_point(url, target):
-    """(bytes to keep, validator) of the partial file; (0, None) when it cannot be resumed safely."""
+    """(bytes to keep, resume state) of the partial file; (0, None) when it cannot be resumed safely."""
     partial = target + _PARTIAL
     try:
         offset = os.path.getsize(partial)
@@ -390,7 +390,7 @@ def _resume_point(url, target):
         return 0, None
     if not (isinstance(state, dict) and state.get("url") == url and isinstance(state.get("validator"), str)):
         return 0, None
-    return offset, state["validator"]
+    return offset, state
 
 
 def _write_resume_state(target, url, validator, total):
@@ -400,19 +400,20 @@ def _write_resume_state(target, url, validator, total):
 
 def _fetch_http_once(url, target, progress, timeout):
     partial = target + _PARTIAL
-    offset, validator = _resume_point(url, target)
+    offset, state = _resume_point(url, target)
     request = urllib.request.Request(url, headers={"User-Agent": f"keras-stylegan/{__version__}"})
     if offset:
         # If-Range: the server sends the rest only if the file is still the one we hold, else all of it.
         request.add_header("Range", f"bytes={offset}-")
-        request.add_header("If-Range", validator)
+        request.add_header("If-Range", state["validator"])
     with urllib.request.urlopen(request, timeout=timeout) as response:
         if response.status == 206:
-            served_from = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-            if not offset or not served_from or int(served_from[1]) != offset:
+            served = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
+            if not offset or not served or int(served[1]) != offset:
                 _discard_partial(target)
                 raise ConnectionError("server resumed at the wrong offset; restarting")
-            if _validator(response.headers) not in (None, validator):
+            size_changed = served[2] != "*" and state.get("total") not in (None, int(served[2]))
+            if size_changed or _validator(response.headers) not in (None, state["validator"]):
                 _discard_partial(target)  # the server ignored If-Range: these bytes belong to another file
                 raise ConnectionError("the file changed on the server during the download; restarting")
         else:

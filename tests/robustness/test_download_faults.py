@@ -136,6 +136,17 @@ def test_server_ignoring_if_range_is_caught_by_the_etag_of_its_answer(server, ca
     assert open(path, "rb").read() == UPDATED
 
 
+def test_resume_into_a_file_of_another_size_restarts(server, cache):
+    # A stale Last-Modified passes If-Range, but the total size in Content-Range shows another file.
+    server.etag, server.last_modified, server.cut = None, "Tue, 01 Sep 2020 10:00:00 GMT", "first"
+    with pytest.raises(DownloadError):
+        download(server.url, progress=False, retries=0)
+    server.content = bigger = model_bytes(seed=2, size=110)
+    path = download(server.url, progress=False, retries=1)
+    assert [r["range"] for r in server.requests] == [None, f"bytes={len(GOOD) // 2}-", None]
+    assert open(path, "rb").read() == bigger
+
+
 def test_without_any_validator_a_partial_file_is_never_resumed(server, cache):
     server.etag, server.cut = None, "first"
     with pytest.raises(DownloadError) as info:
