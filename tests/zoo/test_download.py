@@ -170,7 +170,8 @@ def test_model_file_problem(tmp_path):
     (tmp_path / "empty.pkl").write_bytes(b"")
     assert model_file_problem(tmp_path / "ok.pkl") is None
     assert "HTML page" in model_file_problem(tmp_path / "page.pkl")
-    assert model_file_problem(tmp_path / "text.pkl") == "it is neither a pickle nor a zip file (it starts with b'hello')"
+    assert model_file_problem(tmp_path / "text.pkl") == (
+        "it is neither a pickle nor a zip file (it starts with b'hello')")
     assert "cut short" in model_file_problem(tmp_path / "half.pkl")
     assert model_file_problem(tmp_path / "empty.pkl") == "it is empty"
 
