@@ -45,7 +45,8 @@ def info_command(name):
 @click.argument("name")
 @click.option("--refresh", is_flag=True,
               help="Forget the checksum pinned for this model and its cached file, and download it again. "
-                   "Both are replaced only once the new file is verified.")
+                   "Both are replaced only once the new file is verified; the preset converted from the old "
+                   "file is then removed.")
 @one_line_errors
 def download_command(name, refresh):
     """Download a model's pickle into the cache and print its path.
@@ -62,7 +63,23 @@ def download_command(name, refresh):
     card = get_card(name)
     if card.source_format == "preset":
         raise ValueError(f"the model card {card.name!r} ships with keras-stylegan: there is nothing to download")
-    click.echo(download(card.urls[0], sha256=card.sha256, filename=f"{card.name}.pkl", refresh=refresh))
+    path = download(card.urls[0], sha256=card.sha256, filename=f"{card.name}.pkl", refresh=refresh)
+    if refresh:  # zoo.load would keep using the preset converted from the previous download
+        import os
+        import shutil
+
+        from keras_stylegan.zoo.download import cache_dir
+        from keras_stylegan.zoo.presets import METADATA_FILE, is_preset_dir
+
+        converted = os.path.join(cache_dir("presets"), card.name)
+        try:
+            with open(os.path.join(converted, METADATA_FILE), encoding="utf-8") as f:
+                ours = is_preset_dir(converted) and json.load(f).get("card") == card.name
+        except (OSError, ValueError, AttributeError):
+            ours = False  # not a preset zoo.load converted for this card: leave it alone
+        if ours:
+            shutil.rmtree(converted)
+    click.echo(path)
 
 
 @zoo_group.command("convert")

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -281,13 +282,30 @@ def test_cli_download_errors_and_refresh(server, cache, card):
     assert_one_error_line(exit_code, output, cached)
     assert "--refresh" in output and not cached.exists()
 
+    not_ours = write_preset(cache, "local-faulty", card_in_metadata="made-by-hand")
     assert run_cli("local-faulty", "--refresh") == (0, f"{cached}\n")
     assert cached.read_bytes() == UPDATED and pins(cache) == {server.url: digest(UPDATED)}
+    assert (not_ours / "config.json").exists()  # not converted by zoo.load for this card: left alone
+
+    shutil.rmtree(not_ours)
+    converted = write_preset(cache, "local-faulty")
+    assert run_cli("local-faulty", "--refresh") == (0, f"{cached}\n")
+    assert not converted.exists()  # converted from the old file: zoo.load converts the new one
 
     server.status = 404
+    converted = write_preset(cache, "local-faulty")
     exit_code, output = run_cli("local-faulty", "--refresh")
     assert_one_error_line(exit_code, output, cached)
-    assert cached.read_bytes() == UPDATED  # a failed refresh loses nothing
+    assert cached.read_bytes() == UPDATED and converted.exists()  # a failed refresh loses nothing
+
+
+def write_preset(cache, card_name, card_in_metadata=None):
+    """A preset directory as zoo.load leaves it after converting a card's pickle (contents abridged)."""
+    directory = cache / "presets" / card_name
+    directory.mkdir(parents=True)
+    (directory / "config.json").write_text("{}")
+    (directory / "metadata.json").write_text(json.dumps({"card": card_in_metadata or card_name}))
+    return directory
 
 
 FULL_DISK_SCRIPT = """
