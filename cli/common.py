@@ -7,7 +7,10 @@ import tempfile
 
 import click
 
+from keras_stylegan.cli import quiet_tensorflow
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+quiet_tensorflow.install()
 
 
 def one_line_errors(func):

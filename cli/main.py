@@ -1,7 +1,10 @@
 """`kstylegan`: the command-line interface, a thin layer over keras_stylegan."""
+import os
+
 import click
 
 from keras_stylegan.cli import common  # noqa: F401 - quiets TensorFlow before it loads
+from keras_stylegan.cli import quiet_tensorflow
 from keras_stylegan.cli.directions import directions_command
 from keras_stylegan.cli.edit import edit_command
 from keras_stylegan.cli.encoder import encoder_group
@@ -16,11 +19,15 @@ from keras_stylegan.version import __version__
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kstylegan")
-def cli():
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's start-up log lines (hidden by default).")
+def cli(verbose):
     """StyleGAN for Keras: train, sample, mix, interpolate, project, and load NVIDIA's pretrained models.
 
     Example: kstylegan sample --n 16
     """
+    if verbose:
+        quiet_tensorflow.uninstall()
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 
 cli.add_command(zoo_group)

@@ -10,7 +10,10 @@ Example:
 """
 import importlib
 
+from keras_stylegan import _registration
 from keras_stylegan.version import __version__
+
+_registration.install()  # `.keras` files of our classes load in any process that imported us
 
 _LAZY = {
     "Generator": "keras_stylegan.networks",
@@ -38,6 +41,7 @@ def __getattr__(name):
     module = importlib.import_module(_LAZY[name])
     value = module if module.__name__.endswith("." + name) else getattr(module, name)
     globals()[name] = value
+    _registration.register_all()  # now that the import is complete, if it loaded Keras
     return value
 
 

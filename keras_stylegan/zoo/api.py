@@ -19,6 +19,9 @@ def _from_file(path, discriminator):
     if path.endswith(".keras"):
         import keras
 
+        from keras_stylegan import _registration
+
+        _registration.register_all()
         if discriminator:
             raise ValueError(f"{path} is a single .keras model: it holds no discriminator")
         return keras.saving.load_model(path), None
