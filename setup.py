@@ -23,6 +23,7 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    license_files=["LICENSE"],
     python_requires=">=3.9",
     packages=packages,
     package_dir={"keras_stylegan.cli": "cli", "keras_stylegan.cards": "zoo"},
