@@ -289,7 +289,7 @@ def _storage_swapped_for_2d_tensor():
          "_reconstruct may only build numpy.ndarray"),
         (Persistent(("storage", Global("torch", "FloatStorage"), "0", "cpu", 1)), "unexpected persistent id"),
         (Call(Global("torch._utils", "_rebuild_tensor_v2"), (_storage_swapped_for_2d_tensor(), 1, (4,), (1,))),
-         "not a flat numeric buffer"),  # rows as elements would read past the buffer
+         "cannot be given state"),  # swapping the data (rows as elements) would read past the buffer
     ],
 )
 def test_allowed_globals_cannot_be_misused(tmp_path, obj, message):
