@@ -31,7 +31,14 @@ _REQUIRED = object()
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 40, 40
 _BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 4
-_brief = _BRIEF.repr  # settings come from the pickle: quote them briefly
+
+
+def _brief(value):
+    """Settings come from the pickle: quote them briefly (an int may have more digits than Python prints)."""
+    try:
+        return _BRIEF.repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,7 +60,10 @@ for _attribute in ("maxtuple", "maxlist", "maxarray", "maxdict", "maxset", "maxf
 
 def _brief(value):
     """A short repr for error messages: objects from a pickle can be deep, shared and huge."""
-    return _BRIEF.repr(value)
+    try:
+        return _BRIEF.repr(value)
+    except (ValueError, RecursionError):  # e.g. an int of more digits than Python prints
+        return f"<{type(value).__name__}>"
 
 
 class _LoadLimits:
@@ -366,12 +369,38 @@ ALLOWED_GLOBALS = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only `ALLOWED_GLOBALS`; `storages` (if given) answers torch.save persistent ids."""
+_MAX_TUPLE_NODES = 4096  # a tuple unfolded (shared parts counted each time): Python hashes it that way
+_MAX_TUPLE_DEPTH = 64  # hashing a deeper tuple recurses in C without a guard
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Resolves only `ALLOWED_GLOBALS`; `storages` (if given) answers torch.save persistent ids.
+
+    The pure-Python unpickler, so that each tuple is sized as it is made: 900 bytes of memoised
+    tuples nest 2**60 deep when unfolded, and hashing one as a dict key would never end.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, source, storages=None):
         super().__init__(file)
         self.source, self.storages = source, storages
+        self.tuple_sizes = {}  # id(tuple) -> (nodes, depth), for the tuples this pickle made
+
+    def check_tuple(self):
+        value = self.stack[-1]
+        nodes, depth = 1, 1
+        for item in value:
+            if isinstance(item, tuple):
+                item_nodes, item_depth = self.tuple_sizes.get(id(item), (len(item) + 1, 2))
+                nodes, depth = nodes + item_nodes, max(depth, item_depth + 1)
+            else:
+                nodes += 1
+        if nodes > _MAX_TUPLE_NODES or depth > _MAX_TUPLE_DEPTH:
+            raise OfficialPickleFormatError(
+                f"{self.source} builds a tuple of {nodes:,} nested parts (depth {depth}); official pickles have "
+                f"at most {_MAX_TUPLE_NODES:,}")
+        self.tuple_sizes[id(value)] = nodes, depth
 
     def find_class(self, module, name):
         if (module, name) not in ALLOWED_GLOBALS:
@@ -383,8 +412,20 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         if self.storages is None:
-            raise OfficialPickleFormatError(f"unexpected persistent id in {self.source}: {pid!r}")
+            raise OfficialPickleFormatError(f"unexpected persistent id in {self.source}: {_brief(pid)}")
         return self.storages(pid)
+
+
+def _sized(load_tuple):
+    def load_and_check(unpickler):
+        load_tuple(unpickler)
+        unpickler.check_tuple()
+
+    return load_and_check
+
+
+for _opcode in (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3):
+    _RestrictedUnpickler.dispatch[_opcode[0]] = _sized(pickle._Unpickler.dispatch[_opcode[0]])
 
 
 # ---------------------------------------------------------------------------------------------
