@@ -13,6 +13,12 @@ This module is a security boundary. Official pickles embed Python source (`build
 `module_src`) that `pickle.load` would execute; here a restricted unpickler resolves only the
 globals of `ALLOWED_GLOBALS`, each to a harmless stand-in of ours, so no code from the file ever
 runs and embedded source is never executed, compiled or imported.
+
+What a file can cost is bounded too: arrays, storages and decompressed zip members together may
+take `EXPANSION_LIMIT` (4) times the file's size plus `SMALL_FILE_ALLOWANCE` (8 MiB), at most
+`MAX_ARRAY_BYTES` (4 GiB); a tensor may not hold more elements than its storage (stride 0 or
+overlapping layouts); each storage is read once; tuples are sized as they are unpickled (so none
+can take exponential time to hash) and every container and module is walked once.
 """
 import collections
 import contextvars
@@ -707,7 +713,8 @@ def load_official_pickle(file):
 
     Raises:
         UnsafePickleError: the pickle names a global outside `ALLOWED_GLOBALS` (nothing was run).
-        OfficialPickleFormatError: not a pickle, or not one of the two official formats.
+        OfficialPickleFormatError: not a pickle, not one of the two official formats, or a file that
+            would cost more than the limits above (memory, nesting, shared modules).
 
     Example:
     >>> data = load_official_pickle("stylegan2-ffhq-config-f.pkl")  # doctest: +SKIP
