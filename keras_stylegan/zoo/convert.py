@@ -477,7 +477,16 @@ def discriminator_config_from_torch(init_kwargs, where="D init_kwargs"):
 
 
 def minimum_generator_weights(config):
-    """A lower bound on the number of weights a `Generator(**config)` loads from a pickle."""
+    """A lower bound on the number of weights a `Generator(**config)` loads from a pickle.
+
+    Counts only conv kernels, their style affines, noise maps and the mapping layers, so it never
+    exceeds the real count; used to refuse settings larger than the pickle's arrays before building.
+
+    Example:
+    >>> minimum_generator_weights(dict(resolution=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=16,
+    ...                                channel_max=4))
+    300
+    """
     z_dim, w_dim, layers = config["z_dim"], config["w_dim"], config["mapping_layers"]
     embed = config.get("num_classes", 0) * w_dim
     mapping = embed + (((z_dim + (w_dim if embed else 0)) * w_dim + (layers - 1) * w_dim * w_dim) if layers else 0)
@@ -489,7 +498,12 @@ def minimum_generator_weights(config):
 
 
 def minimum_discriminator_weights(config):
-    """A lower bound on the number of weights a `Discriminator(**config)` loads from a pickle."""
+    """A lower bound on the number of weights a `Discriminator(**config)` loads from a pickle.
+
+    Example:
+    >>> minimum_discriminator_weights(dict(resolution=8, channel_base=16, channel_max=4))
+    280
+    """
     shapes = block_shapes(parse_resolution(config["resolution"]))
     base, channel_base, channel_max = shapes[0], config.get("channel_base", 32768), config.get("channel_max", 512)
     total = 0

@@ -411,7 +411,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
     def find_class(self, module, name):
         if (module, name) not in ALLOWED_GLOBALS:
             raise UnsafePickleError(
-                f"refusing to load global '{module}.{name}' from {self.source}: not in keras_stylegan's allow-list"
+                f"refusing to load global {_brief(f'{module}.{name}')} from {self.source}: not in keras_stylegan's "
+                "allow-list"
             )
         value = ALLOWED_GLOBALS[(module, name)]
         return _SealedFunction(value, source=self.source) if value is _load_from_bytes else value
