@@ -1,0 +1,134 @@
+"""Runs every save of the library once with a full disk, in a process of its own; prints JSON results.
+
+Usage: python full_disk_worker.py WORKDIR PICKLE
+
+A full disk is simulated without root: `RLIMIT_FSIZE` (the largest file this process may write)
+is lowered below every output's size and `SIGXFSZ` ignored, so a write past the limit fails with
+`EFBIG` exactly where a full disk fails with `ENOSPC`. Each scenario first writes a previous
+version without the limit, then saves again with it, and reports what it saw: the exception (or
+the CLI's exit code and output) and a fingerprint of the directory before and after.
+"""
+import json
+import os
+import resource
+import signal
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for the helpers
+
+import numpy as np  # noqa: E402
+
+from robustness.helpers import fingerprint  # noqa: E402
+
+LIMIT = 200  # bytes: every output below is larger
+
+
+class FullDisk:
+    def __enter__(self):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, resource.RLIM_INFINITY))
+
+    def __exit__(self, *exc):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def tiny_generator(seed):
+    from keras_stylegan import Generator
+
+    g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=1)
+    g.mapping.w_avg.assign(np.full([8], float(seed), "float32"))
+    return g
+
+
+class FakeGan:
+    """What `save_checkpoint` reads of a StyleGAN: named variables (here 40 KB of them)."""
+
+    def __init__(self, seed):
+        import keras
+
+        rng = np.random.RandomState(seed)
+        self.variables = {f"generator/{i}": keras.Variable(rng.randn(1000).astype("float32")) for i in range(10)}
+
+    def state_variables(self):
+        return self.variables
+
+
+def fake_saved_model(path):
+    """A previous version folder as TF writes one (its content does not matter here, only that it survives)."""
+    os.makedirs(os.path.join(path, "variables"))
+    for name in ("saved_model.pb", "fingerprint.pb", "variables/variables.index"):
+        with open(os.path.join(path, name), "wb") as f:
+            f.write(os.urandom(300))
+
+
+def run_api(directory, save_previous, save):
+    save_previous()
+    before = fingerprint(directory)
+    error = None
+    with FullDisk():
+        try:
+            save()
+        except BaseException as e:  # report anything: the test decides what is acceptable
+            error = {"type": type(e).__name__, "is_oserror": isinstance(e, OSError), "message": str(e),
+                     "traceback": traceback.format_exc()}
+    return {"before": before, "after": fingerprint(directory), "error": error}
+
+
+def run_cli(directory, args_previous, args):
+    from click.testing import CliRunner
+
+    from keras_stylegan.cli.main import cli
+
+    previous = CliRunner().invoke(cli, args_previous)
+    assert previous.exit_code == 0, previous.output
+    before = fingerprint(directory)
+    with FullDisk():
+        result = CliRunner().invoke(cli, args)
+    return {"before": before, "after": fingerprint(directory), "exit_code": result.exit_code,
+            "output": result.output, "exception": repr(result.exception)}
+
+
+def main(workdir, pickle_path):
+    from keras_stylegan import sampling
+    from keras_stylegan.export import export_saved_model
+    from keras_stylegan.training.checkpoint import save_checkpoint
+    from keras_stylegan.zoo.presets import save_preset
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
+    results = {}
+
+    def place(name):
+        path = os.path.join(workdir, name)
+        os.makedirs(path)
+        return path
+
+    d = place("checkpoint")
+    results["checkpoint"] = run_api(d, lambda: save_checkpoint(os.path.join(d, "checkpoint.h5"), FakeGan(0)),
+                                    lambda: save_checkpoint(os.path.join(d, "checkpoint.h5"), FakeGan(1)))
+    d = place("preset")
+    results["preset"] = run_api(d, lambda: save_preset(os.path.join(d, "p"), tiny_generator(0)),
+                                lambda: save_preset(os.path.join(d, "p"), tiny_generator(1), overwrite=True))
+    d = place("image")
+    image = np.random.RandomState(0).randint(0, 256, [16, 16, 3]).astype(np.uint8)
+    results["image"] = run_api(d, lambda: sampling.save_image(image, os.path.join(d, "grid.png")),
+                               lambda: sampling.save_image(255 - image, os.path.join(d, "grid.png")))
+    d = place("animation")
+    results["animation"] = run_api(d, lambda: sampling.save_animation([image, image], os.path.join(d, "walk.gif")),
+                                   lambda: sampling.save_animation([image, 255 - image], os.path.join(d, "walk.gif")))
+    d = place("savedmodel")
+    results["savedmodel"] = run_api(d, lambda: fake_saved_model(os.path.join(d, "1")),
+                                    lambda: export_saved_model(tiny_generator(1), d, overwrite=True))
+    d = place("directions")
+    np.savez(os.path.join(workdir, "labels.npz"), ws=np.random.RandomState(0).randn(20, 8),
+             labels=np.arange(20) % 2)
+    args = ["directions", "--method", "labels", "--labels", os.path.join(workdir, "labels.npz"),
+            "--out", os.path.join(d, "dirs.npz")]
+    results["directions_cli"] = run_cli(d, args, args)
+    d = place("convert")
+    args = ["zoo", "convert", pickle_path, os.path.join(d, "p"), "--no-discriminator"]
+    results["convert_cli"] = run_cli(d, args, args + ["--overwrite"])
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
