@@ -70,7 +70,7 @@ def test_convert_refuses_the_working_directory_and_its_parents(tiny_pickle, tmp_
     make_user_files(cwd)
     monkeypatch.chdir(cwd)
     before = fingerprint(tmp_path)
-    for target in (".", "./", "..", str(tmp_path / "home"), str(cwd), "/"):
+    for target in (".", "./", "..", str(tmp_path / "home"), str(cwd)):  # not "/": a regression must stay harmless
         assert_one_line_error(convert(tiny_pickle, target, "--overwrite"), "working directory or one of its parents")
     assert_one_line_error(convert(tiny_pickle, ""), "empty")
     assert fingerprint(tmp_path) == before
