@@ -74,6 +74,14 @@ def run_api(directory, save_previous, save):
     return {"before": before, "after": fingerprint(directory), "error": error}
 
 
+def guarded(run, *args):
+    """One scenario's results, or what stopped it (so each test reports its own scenario)."""
+    try:
+        return run(*args)
+    except BaseException:
+        return {"worker_error": traceback.format_exc()}
+
+
 def run_cli(directory, args_previous, args):
     from click.testing import CliRunner
 
@@ -103,30 +111,34 @@ def main(workdir, pickle_path):
         return path
 
     d = place("checkpoint")
-    results["checkpoint"] = run_api(d, lambda: save_checkpoint(os.path.join(d, "checkpoint.h5"), FakeGan(0)),
-                                    lambda: save_checkpoint(os.path.join(d, "checkpoint.h5"), FakeGan(1)))
+    checkpoint = os.path.join(d, "checkpoint.h5")
+    results["checkpoint"] = guarded(run_api, d, lambda: save_checkpoint(checkpoint, FakeGan(0)),
+                                    lambda: save_checkpoint(checkpoint, FakeGan(1)))
     d = place("preset")
-    results["preset"] = run_api(d, lambda: save_preset(os.path.join(d, "p"), tiny_generator(0)),
-                                lambda: save_preset(os.path.join(d, "p"), tiny_generator(1), overwrite=True))
+    preset = os.path.join(d, "p")
+    results["preset"] = guarded(run_api, d, lambda: save_preset(preset, tiny_generator(0)),
+                                lambda: save_preset(preset, tiny_generator(1), overwrite=True))
     d = place("image")
     image = np.random.RandomState(0).randint(0, 256, [16, 16, 3]).astype(np.uint8)
-    results["image"] = run_api(d, lambda: sampling.save_image(image, os.path.join(d, "grid.png")),
-                               lambda: sampling.save_image(255 - image, os.path.join(d, "grid.png")))
+    grid = os.path.join(d, "grid.png")
+    results["image"] = guarded(run_api, d, lambda: sampling.save_image(image, grid),
+                               lambda: sampling.save_image(255 - image, grid))
     d = place("animation")
-    results["animation"] = run_api(d, lambda: sampling.save_animation([image, image], os.path.join(d, "walk.gif")),
-                                   lambda: sampling.save_animation([image, 255 - image], os.path.join(d, "walk.gif")))
+    walk = os.path.join(d, "walk.gif")
+    results["animation"] = guarded(run_api, d, lambda: sampling.save_animation([image, image], walk),
+                                   lambda: sampling.save_animation([image, 255 - image], walk))
     d = place("savedmodel")
-    results["savedmodel"] = run_api(d, lambda: fake_saved_model(os.path.join(d, "1")),
+    results["savedmodel"] = guarded(run_api, d, lambda: fake_saved_model(os.path.join(d, "1")),
                                     lambda: export_saved_model(tiny_generator(1), d, overwrite=True))
     d = place("directions")
     np.savez(os.path.join(workdir, "labels.npz"), ws=np.random.RandomState(0).randn(20, 8),
              labels=np.arange(20) % 2)
     args = ["directions", "--method", "labels", "--labels", os.path.join(workdir, "labels.npz"),
             "--out", os.path.join(d, "dirs.npz")]
-    results["directions_cli"] = run_cli(d, args, args)
+    results["directions_cli"] = guarded(run_cli, d, args, args)
     d = place("convert")
     args = ["zoo", "convert", pickle_path, os.path.join(d, "p"), "--no-discriminator"]
-    results["convert_cli"] = run_cli(d, args, args + ["--overwrite"])
+    results["convert_cli"] = guarded(run_cli, d, args, args + ["--overwrite"])
     print(json.dumps(results))
 
 

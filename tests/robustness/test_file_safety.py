@@ -180,6 +180,7 @@ def full_disk(tiny_pickle, tmp_path_factory):
 ])
 def test_full_disk_api_raises_oserror_and_keeps_the_previous_file(full_disk, scenario, output):
     result = full_disk[scenario]
+    assert "worker_error" not in result, result.get("worker_error")
     assert result["error"] is not None, "the save succeeded past the file size limit"
     assert result["error"]["is_oserror"], result["error"]["traceback"]  # not h5py's RuntimeError, not a crash
     assert result["error"]["message"].startswith("cannot write ") and output in result["error"]["message"]
@@ -190,6 +191,7 @@ def test_full_disk_api_raises_oserror_and_keeps_the_previous_file(full_disk, sce
 @pytest.mark.parametrize("scenario", ["directions_cli", "convert_cli"])
 def test_full_disk_cli_prints_one_line_and_keeps_the_previous_file(full_disk, scenario):
     result = full_disk[scenario]
+    assert "worker_error" not in result, result.get("worker_error")
     assert result["exit_code"] == 2, (result["output"], result["exception"])
     assert result["output"].startswith("Error: cannot write ") and result["output"].count("\n") == 1
     assert result["after"] == result["before"]
@@ -240,7 +242,8 @@ def test_remove_stale_temporaries_on_resume(tmp_path):
     orphan_old = tmp_path / f".network-snapshot-000004.{dead}-abcdefgh.old"  # killed between the two renames
     replaced_old = tmp_path / f".network-snapshot-000008.{dead}-abcdefgh.old"
     user_dir = tmp_path / ".preset-mystuff1"  # looks like ours but holds the user's files: kept
-    for directory in (stale_dir, legacy_preset, orphan_old, replaced_old, user_dir, tmp_path / "network-snapshot-000008"):
+    current = tmp_path / "network-snapshot-000008"
+    for directory in (stale_dir, legacy_preset, orphan_old, replaced_old, user_dir, current):
         directory.mkdir()
         (directory / "config.json").write_text("{}")
     (user_dir / "diary.txt").write_text("mine")
