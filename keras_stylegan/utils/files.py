@@ -21,6 +21,7 @@ _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[a-z0-9_]{8}\.(?P<k
 _LEGACY_PRESET_TEMPORARY = re.compile(r"^\.preset-[a-z0-9_]{8}$")
 _LEGACY_PRESET_FILES = {"config.json", "metadata.json", "model.weights.h5", "discriminator.weights.h5"}
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # no space, file size limit, quota
+_CLEANED = set()  # directories this process has already cleaned
 _ACTIVE = set()  # temporaries this process is writing right now (never stale, even if our pid was reused)
 
 
@@ -31,6 +32,8 @@ def _umask():
 
 
 def _process_alive(pid):
+    if os.name != "posix":  # no harmless liveness probe here (os.kill would end the process): assume alive
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -40,26 +43,32 @@ def _process_alive(pid):
     return True
 
 
-def _is_stale(directory, entry):
+def _is_stale(directory, entry, legacy):
     """Whether `entry` is a temporary of ours left behind by a save that can no longer finish."""
     path = os.path.join(directory, entry)
     if path in _ACTIVE:
         return False
     if _LEGACY_PRESET_TEMPORARY.match(entry):
-        return os.path.isdir(path) and not os.path.islink(path) and set(os.listdir(path)) <= _LEGACY_PRESET_FILES
+        return (legacy and os.path.isdir(path) and not os.path.islink(path)
+                and set(os.listdir(path)) <= _LEGACY_PRESET_FILES)
     match = _TEMPORARY.match(entry)
     if not match:
         return False
     pid = match.group("pid")
-    return pid is None or int(pid) == os.getpid() or not _process_alive(int(pid))
+    if pid is None:
+        return legacy
+    return int(pid) == os.getpid() or not _process_alive(int(pid))
 
 
-def remove_stale_temporaries(directory, name=None):
+def remove_stale_temporaries(directory, name=None, legacy=True):
     """Removes the temporaries of killed saves in `directory` (only those of output `name`, if given).
 
-    Only names of our own pattern are touched, and only when the process that wrote them is gone.
-    An old directory version (`.NAME.*.old`) whose replacement never got renamed into place is
-    renamed back to `NAME` instead of being deleted. Call it when resuming work in a directory.
+    Only names of our own pattern are touched, and only when the process that wrote them is gone
+    (`legacy=True` also removes the names of earlier versions, which carry no process id: use it
+    in directories that are ours, such as a run directory). An old directory version
+    (`.NAME.*.old`) whose replacement never got renamed into place is renamed back to `NAME`
+    instead of being deleted. Call it when resuming work in a directory; every save also calls
+    it (without `legacy`) once per process and directory.
 
     Returns:
         The paths removed or restored.
@@ -79,7 +88,7 @@ def remove_stale_temporaries(directory, name=None):
         match = _TEMPORARY.match(entry)
         if name is not None and not (match and match.group("name") == name):
             continue
-        if not _is_stale(directory, entry):
+        if not _is_stale(directory, entry, legacy):
             continue
         path = os.path.join(directory, entry)
         try:
@@ -95,6 +104,14 @@ def remove_stale_temporaries(directory, name=None):
     return cleaned
 
 
+def _clean_once(directory):
+    """Stale temporaries are removed before the first save of this process in `directory` (listing a
+    directory per save would make writing many files quadratic)."""
+    if directory not in _CLEANED:
+        remove_stale_temporaries(directory, legacy=False)
+        _CLEANED.add(directory)
+
+
 def _fsync_file(path):
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
@@ -106,8 +123,8 @@ def atomic_path(path, suffix=None):
 
     The temporary name is `.NAME.<pid>-XXXXXXXX.tmp` (plus `suffix`, for writers that pick a
     format by extension), so it is never mistaken for the real file. On error it is removed and
-    `path` is untouched. Stale temporaries of `path` left by killed saves are removed first. The
-    file gets the usual permissions (umask).
+    `path` is untouched. Stale temporaries left in that directory by killed saves are removed
+    first (once per process). The file gets the usual permissions (umask).
 
     Example:
     >>> with atomic_path("/tmp/example.txt") as tmp:
@@ -121,7 +138,7 @@ def atomic_path(path, suffix=None):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     name = os.path.basename(path)
-    remove_stale_temporaries(directory, name)
+    _clean_once(directory)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}-", suffix=".tmp" + (suffix or ""), dir=directory)
     os.close(fd)
     _ACTIVE.add(tmp)
@@ -254,7 +271,7 @@ def atomic_directory(path, overwrite=False, own_entries=(), required=(), what="d
     path = check_directory_target(path, overwrite, own_entries, required, what)
     parent, name = os.path.dirname(path), os.path.basename(path)
     os.makedirs(parent, exist_ok=True)
-    remove_stale_temporaries(parent, name)
+    _clean_once(parent)
     tmp = tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}-", suffix=".tmpdir", dir=parent)
     old = tmp[: -len(".tmpdir")] + ".old"
     _ACTIVE.update((tmp, old))

@@ -220,11 +220,12 @@ def _dead_pid():
     return process.pid
 
 
-def test_a_save_removes_the_temporaries_of_killed_saves_of_that_file(tmp_path):
+def test_a_save_removes_the_temporaries_of_killed_saves(tmp_path):
     dead, alive = _dead_pid(), os.getppid()
-    stale = [f".checkpoint.h5.{dead}-k1ll3d00.tmp", ".checkpoint.h5.x8y7z6w5.tmp"]  # the latter: earlier versions' name
+    stale = [f".checkpoint.h5.{dead}-k1ll3d00.tmp", f".fakes000004.png.{dead}-k1ll3d00.tmp.png"]
     kept = [f".checkpoint.h5.{alive}-runn1ng0.tmp",  # a save still running in another process
-            ".checkpoint.h5.notes", "checkpoint.h5.tmp", ".other.h5.x8y7z6w5.tmp"]  # not ours / not this file
+            ".checkpoint.h5.x8y7z6w5.tmp",  # earlier versions' name (no pid): left to a resume's cleaning
+            ".checkpoint.h5.notes", "checkpoint.h5.tmp", ".other.h5.tmp"]  # not ours
     for name in stale + kept:
         (tmp_path / name).write_bytes(b"partial")
     save_checkpoint(tmp_path / "checkpoint.h5", _Gan(1.0))
@@ -232,6 +233,7 @@ def test_a_save_removes_the_temporaries_of_killed_saves_of_that_file(tmp_path):
     gan = _Gan(0.0)
     load_checkpoint(tmp_path / "checkpoint.h5", gan)
     np.testing.assert_array_equal(gan.variables["g/w"].numpy(), [1.0, 1.0, 1.0])
+    assert remove_stale_temporaries(tmp_path) == [str(tmp_path / ".checkpoint.h5.x8y7z6w5.tmp")]
 
 
 def test_remove_stale_temporaries_on_resume(tmp_path):
