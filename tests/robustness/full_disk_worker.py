@@ -136,6 +136,9 @@ def main(workdir, pickle_path):
     args = ["directions", "--method", "labels", "--labels", os.path.join(workdir, "labels.npz"),
             "--out", os.path.join(d, "dirs.npz")]
     results["directions_cli"] = guarded(run_cli, d, args, args)
+    d = place("sample")
+    args = ["sample", "--seeds", "0-1", "--model", preset, "--out", os.path.join(d, "grid.png")]
+    results["sample_cli"] = guarded(run_cli, d, args, args[:2] + ["2-3"] + args[3:])
     d = place("convert")
     args = ["zoo", "convert", pickle_path, os.path.join(d, "p"), "--no-discriminator"]
     results["convert_cli"] = guarded(run_cli, d, args, args + ["--overwrite"])
