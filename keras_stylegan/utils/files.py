@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 
-# `.NAME.<pid>-XXXXXXXX.tmp[.ext]`, `.tmpdir`, `.old`; versions before 0.2 wrote `.NAME.XXXXXXXX.tmp[.ext]`
+# `.NAME.<pid>-XXXXXXXX.tmp[.ext]`, `.tmpdir`, `.old`; earlier versions wrote `.NAME.XXXXXXXX.tmp[.ext]`
 # (no pid) and `.preset-XXXXXXXX` preset directories. XXXXXXXX is tempfile's random part.
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[a-z0-9_]{8}\.(?P<kind>tmp(?:\.[^./]+)?|tmpdir|old)$")
 _LEGACY_PRESET_TEMPORARY = re.compile(r"^\.preset-[a-z0-9_]{8}$")
@@ -36,11 +36,11 @@ def _process_alive(pid):
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process (or no such pid at all)
         return False
-    except (PermissionError, OverflowError):  # another user's process (alive), or no such pid
-        return pid > 0
-    return True
+    except PermissionError:  # another user's process
+        return True
+    return pid > 0
 
 
 def _is_stale(directory, entry, legacy):
@@ -78,7 +78,7 @@ def remove_stale_temporaries(directory, name=None, legacy=True):
     >>> remove_stale_temporaries(tempfile.mkdtemp())
     []
     """
-    directory = os.fspath(directory) or "."
+    directory = os.path.abspath(os.fspath(directory) or ".")
     try:
         entries = sorted(os.listdir(directory))
     except FileNotFoundError:

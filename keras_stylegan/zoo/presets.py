@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from keras_stylegan.utils.files import atomic_directory, hdf5_bytes, write_bytes
+from keras_stylegan.utils.files import atomic_directory, check_directory_target, hdf5_bytes, write_bytes
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -68,8 +68,6 @@ def check_preset_target(directory, overwrite=False):
     >>> check_preset_target("/tmp/a-new-preset")
     '/tmp/a-new-preset'
     """
-    from keras_stylegan.utils.files import check_directory_target
-
     return check_directory_target(directory, overwrite, PRESET_FILES, (CONFIG_FILE,), "preset")
 
 
@@ -80,7 +78,8 @@ def save_preset(directory, generator, discriminator=None, metadata=None, weights
     Nothing of the user's is ever replaced: `directory` must be new, empty, or (with
     `overwrite=True`) an existing preset holding only preset files. `""`, the working directory
     and its parents, files and other non-empty directories are refused with a `ValueError`.
-    The old preset is deleted only once the new one is in place.
+    The old preset (with the `encoder.keras` trained for it, if any) is deleted only once the
+    new one is in place.
 
     Args:
         directory: target directory.
