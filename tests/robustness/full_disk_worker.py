@@ -1,6 +1,7 @@
 """Runs every save of the library once with a full disk, in a process of its own; prints JSON results.
 
-Usage: python full_disk_worker.py WORKDIR PICKLE
+Usage: python full_disk_worker.py WORKDIR PICKLE      (every save)
+       python full_disk_worker.py WORKDIR --train     (a `kstylegan train` run resumed on a full disk)
 
 A full disk is simulated without root: `RLIMIT_FSIZE` (the largest file this process may write)
 is lowered below every output's size and `SIGXFSZ` ignored, so a write past the limit fails with
@@ -145,5 +146,43 @@ def main(workdir, pickle_path):
     print(json.dumps(results))
 
 
+def main_train(workdir, limit=16_000):
+    """A run's first tick without a limit, then its resume with a disk too full for the next checkpoint."""
+    from PIL import Image
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    data = os.path.join(workdir, "data")
+    os.makedirs(data)
+    for i, image in enumerate(np.random.RandomState(0).randint(0, 256, [8, 8, 8, 3]).astype(np.uint8)):
+        Image.fromarray(image).save(os.path.join(data, f"{i}.png"))
+    run = os.path.join(workdir, "run")
+    tiny = ["train", "--data", data, "--outdir", run, "--resolution", "8", "--cmax", "8", "--cbase", "32", "--zdim", "8",
+            "--wdim", "8", "--map", "1", "--batch", "4", "--tick", "0.008", "--snap", "100", "--aug", "none"]
+    first = run_cli_limited(run, tiny + ["--kimg", "0.008"], None)
+    assert first["exit_code"] == 0, first
+    global LIMIT
+    LIMIT = limit  # above the small files a tick also writes (stats line, grid), below the checkpoint
+    assert os.path.getsize(os.path.join(run, "checkpoint.h5")) > limit
+    print(json.dumps({"train_cli": guarded(run_cli_limited, run, tiny + ["--kimg", "0.016"], "limited")}))
+
+
+def run_cli_limited(directory, args, limited):
+    from click.testing import CliRunner
+
+    from keras_stylegan.cli.main import cli
+
+    before = fingerprint(directory) if os.path.isdir(directory) else {}
+    if limited:
+        with FullDisk():
+            result = CliRunner().invoke(cli, args)
+    else:
+        result = CliRunner().invoke(cli, args)
+    return {"before": before, "after": fingerprint(directory), "exit_code": result.exit_code,
+            "output": result.output, "exception": repr(result.exception)}
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[2] == "--train":
+        main_train(sys.argv[1])
+    else:
+        main(*sys.argv[1:])

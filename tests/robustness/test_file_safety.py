@@ -199,6 +199,22 @@ def test_full_disk_cli_prints_one_line_and_keeps_the_previous_file(full_disk, sc
     assert result["after"] == result["before"]
 
 
+@pytest.mark.large  # two tiny trainings in a fresh process: ~1 CPU-minute
+def test_full_disk_during_training_keeps_the_previous_checkpoint(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.run([sys.executable, os.path.join(HERE, "full_disk_worker.py"), str(tmp_path), "--train"],
+                             capture_output=True, text=True, timeout=900, env=env)
+    assert process.returncode == 0, process.stderr[-3000:]  # -11 before: h5py crashed on the full disk
+    result = json.loads(process.stdout.strip().splitlines()[-1])["train_cli"]
+    assert "worker_error" not in result, result.get("worker_error")
+    assert result["exit_code"] == 2, (result["output"], result["exception"])
+    error = result["output"].splitlines()[-1]
+    assert error.startswith("Error: cannot write ") and error.endswith("checkpoint.h5: File too large"), error
+    assert "Traceback" not in result["output"]
+    new_logs = {name for name in result["after"] if name.startswith("logs/")} - set(result["before"])
+    assert {name: digest for name, digest in result["after"].items() if name not in new_logs} == result["before"]
+
+
 # ------------------------------------------------------------------------------------------------
 # Temporaries of killed saves
 
