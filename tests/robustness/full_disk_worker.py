@@ -26,11 +26,15 @@ LIMIT = 200  # bytes: every output below is larger
 
 
 class FullDisk:
+    def __init__(self, limit=LIMIT):
+        self.limit = limit
+
     def __enter__(self):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, resource.RLIM_INFINITY))
+        self.original = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, self.original[1]))  # lowering needs no root
 
     def __exit__(self, *exc):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        resource.setrlimit(resource.RLIMIT_FSIZE, self.original)
 
 
 def tiny_generator(seed):
@@ -156,24 +160,24 @@ def main_train(workdir, limit=16_000):
     for i, image in enumerate(np.random.RandomState(0).randint(0, 256, [8, 8, 8, 3]).astype(np.uint8)):
         Image.fromarray(image).save(os.path.join(data, f"{i}.png"))
     run = os.path.join(workdir, "run")
-    tiny = ["train", "--data", data, "--outdir", run, "--resolution", "8", "--cmax", "8", "--cbase", "32", "--zdim", "8",
-            "--wdim", "8", "--map", "1", "--batch", "4", "--tick", "0.008", "--snap", "100", "--aug", "none"]
+    tiny = ["train", "--data", data, "--outdir", run, "--resolution", "8", "--cmax", "8", "--cbase", "32",
+            "--zdim", "8", "--wdim", "8", "--map", "1", "--batch", "4", "--tick", "0.008", "--snap", "100",
+            "--aug", "none"]
     first = run_cli_limited(run, tiny + ["--kimg", "0.008"], None)
     assert first["exit_code"] == 0, first
-    global LIMIT
-    LIMIT = limit  # above the small files a tick also writes (stats line, grid), below the checkpoint
+    # The limit is above the small files a tick also writes (stats line, grid), below the checkpoint.
     assert os.path.getsize(os.path.join(run, "checkpoint.h5")) > limit
-    print(json.dumps({"train_cli": guarded(run_cli_limited, run, tiny + ["--kimg", "0.016"], "limited")}))
+    print(json.dumps({"train_cli": guarded(run_cli_limited, run, tiny + ["--kimg", "0.016"], limit)}))
 
 
-def run_cli_limited(directory, args, limited):
+def run_cli_limited(directory, args, limit):
     from click.testing import CliRunner
 
     from keras_stylegan.cli.main import cli
 
     before = fingerprint(directory) if os.path.isdir(directory) else {}
-    if limited:
-        with FullDisk():
+    if limit:
+        with FullDisk(limit):
             result = CliRunner().invoke(cli, args)
     else:
         result = CliRunner().invoke(cli, args)
