@@ -125,6 +125,8 @@ def _applied(key, batch, probability, ops, op):
     return tf.random.stateless_uniform([batch], key) < probability
 
 
+# No tensor-dependent Python control flow below: skipping AutoGraph's conversion saves seconds of tracing.
+@tf.autograph.experimental.do_not_convert
 def draw_parameters(batch_size, p, seed, pipeline="bgc"):
     """Draws the per-image parameters of every op, as NVIDIA's `AugmentPipe` does.
 
@@ -457,6 +459,7 @@ def _ops(pipeline):
     return ops
 
 
+@tf.autograph.experimental.do_not_convert
 def augment(images, p, seed, pipeline="bgc"):
     """Applies ADA's augmentations, each to each image independently with probability `p`.
 
