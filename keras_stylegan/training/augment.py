@@ -313,10 +313,11 @@ def _downsample_matrix(size):
     return np.stack(rows, -1).astype("float32")
 
 
-def _bilinear(images, x, y):
-    """Bilinear samples at pixel-index coordinates `x`, `y` ([batch, h, w]); zeros outside the image."""
-    shape = tf.shape(images)
-    batch, height, width = shape[0], shape[1], shape[2]
+def _bilinear(table, x, y, batch, height, width):
+    """Bilinear samples at pixel-index coordinates `x`, `y` ([batch, h, w]); zeros outside the image.
+
+    `table` holds the image as rows of channels in (x, batch, y) order, the layout `_upsample` makes.
+    """
     x0, y0 = tf.floor(x), tf.floor(y)
     wx, wy = x - x0, y - y0
     x0, y0 = tf.cast(x0, tf.int32), tf.cast(y0, tf.int32)
@@ -324,10 +325,32 @@ def _bilinear(images, x, y):
     weights = tf.stack([(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy], -1)
     inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
     weights = weights * tf.cast(inside, weights.dtype)  # zero padding, as grid_sample's default
-    first = tf.reshape(tf.range(batch) * height * width, [-1, 1, 1, 1])
-    index = first + tf.clip_by_value(ys, 0, height - 1) * width + tf.clip_by_value(xs, 0, width - 1)
-    taps = tf.gather(tf.reshape(images, [-1, shape[3]]), index)  # one gather: [batch, h, w, 4, channels]
+    image = tf.reshape(tf.range(batch), [-1, 1, 1, 1])
+    index = (tf.clip_by_value(xs, 0, width - 1) * batch + image) * height + tf.clip_by_value(ys, 0, height - 1)
+    taps = tf.gather(table, index)  # one gather: [batch, h, w, 4, channels]
     return tf.einsum("bhwt,bhwtc->bhwc", weights, taps)
+
+
+def _upsample(images, rows, cols):
+    """`rows @ image @ cols^T` per channel as two large matrix products; returns [(x, batch, y), channels]."""
+    shape = tf.shape(images)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    flat = tf.reshape(tf.transpose(images, [1, 0, 2, 3]), [height, -1])  # [h, (b, w, c)]
+    flat = tf.reshape(tf.matmul(rows, flat), [rows.shape[0], batch, width, channels])
+    flat = tf.reshape(tf.transpose(flat, [2, 1, 0, 3]), [width, -1])  # [w, (b, out_h, c)]
+    return tf.reshape(tf.matmul(cols, flat), [-1, channels])  # channels stay innermost: no big transpose
+
+
+def _separable(images, rows, cols):
+    """`rows @ image @ cols^T` for every channel of every image, as two large matrix products."""
+    shape = tf.shape(images)
+    batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    out_height, out_width = rows.shape[0], cols.shape[0]
+    flat = tf.reshape(tf.transpose(images, [0, 1, 3, 2]), [-1, width])  # [b * h * c, w]
+    flat = tf.matmul(flat, cols, transpose_b=True)  # [b * h * c, out_w]
+    flat = tf.reshape(tf.transpose(tf.reshape(flat, [batch, height, -1]), [1, 0, 2]), [height, -1])
+    flat = tf.matmul(rows, flat)  # [out_h, b * c * out_w]
+    return tf.transpose(tf.reshape(flat, [out_height, batch, channels, out_width]), [1, 0, 3, 2])
 
 
 def _resample(images, matrix):
@@ -340,18 +363,16 @@ def _resample(images, matrix):
     # Padding by NVIDIA's largest margin (size - 1) keeps shapes static; padding and upsampling (and
     # later downsampling) are fixed linear maps per axis, so each is one matrix product.
     rows, cols = tf.constant(_upsample_matrix(height)), tf.constant(_upsample_matrix(width))
-    planes = tf.transpose(images, [0, 3, 1, 2])  # [batch, channels, h, w]: matrix products per plane
-    upsampled = tf.transpose(rows @ (planes @ tf.transpose(cols)), [0, 2, 3, 1])
+    upsampled = _upsample(images, rows, cols)
     # The map in the 2x grid: NVIDIA's half-pixel shift matches the phase of the even-length filter.
     matrix = (_translate(-0.5, -0.5) @ _scale(2.0, 2.0) @ matrix @ _scale(0.5, 0.5) @ _translate(0.5, 0.5))
     grid = _centred_grid(2 * (height + 2 * _GEOM_PAD), 2 * (width + 2 * _GEOM_PAD))
     source = tf.einsum("bij,hwj->bhwi", matrix, grid)
     x = source[..., 0] + (cols.shape[0] - 1) / 2
     y = source[..., 1] + (rows.shape[0] - 1) / 2
-    sampled = _bilinear(upsampled, x, y)
+    sampled = _bilinear(upsampled, x, y, tf.shape(images)[0], rows.shape[0], cols.shape[0])
     rows, cols = tf.constant(_downsample_matrix(height)), tf.constant(_downsample_matrix(width))
-    planes = tf.transpose(sampled, [0, 3, 1, 2])
-    return tf.transpose(rows @ (planes @ tf.transpose(cols)), [0, 2, 3, 1])
+    return _separable(sampled, rows, cols)
 
 
 def _geometric(images, params, ops):
