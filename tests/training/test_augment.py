@@ -74,7 +74,8 @@ def _orientations(x, out):
 
 @pytest.mark.parametrize("p", [0.5, 0.75])
 def test_flip_and_rotation_never_leak(p):
-    x = np.tile(np.arange(9, dtype="float32").reshape(1, 3, 3, 1), [4000, 1, 1, 1])  # 8 distinct orientations
+    # 3x3 images: 8 distinct orientations, and too small for an integer shift (0.125 * 3 rounds to 0).
+    x = np.tile(np.arange(9, dtype="float32").reshape(1, 3, 3, 1), [4000, 1, 1, 1])
     flips = _orientations(x, _augment(x, p, ("xflip",)))
     np.testing.assert_allclose(flips[[0, 4]], [1 - p / 2, p / 2], atol=0.03)  # NVIDIA: flip = randint(2)
     turns = _orientations(x, _augment(x, p, ("rotate90",)))
