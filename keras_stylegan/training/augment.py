@@ -33,8 +33,9 @@ computed as NVIDIA does for 1-channel images; hue and saturation need colour and
 Deliberate differences from NVIDIA: the image is always reflect-padded by the largest margin NVIDIA
 allows (each side minus one pixel) instead of a margin computed from the batch's transforms, so shapes
 are static (XLA) and an image's result never depends on the other images of its batch; images whose
-drawn transform is a pixel permutation (identity, flips, quarter turns, integer translation) are
-gathered exactly instead of resampled (NVIDIA's resampling gives the same pixels up to rounding).
+drawn transform is a pure pixel move (identity, flips, quarter turns, integer translation) are moved
+exactly instead of resampled (NVIDIA resamples them with the rest of the batch, which, sym6 not being
+symmetric, also slightly low-pass filters flipped and rotated images).
 For non-square images the 90-degree rotation draws 0 or 2 quarter turns (a quarter turn would
 change the shape). The filter ops reflect-pad periodically, so they also work on images smaller
 than the filter.
