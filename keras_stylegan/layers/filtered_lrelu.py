@@ -146,7 +146,7 @@ def filtered_lrelu(x, up_filter=None, down_filter=None, bias=None, up=1, down=1,
 
     Example:
     >>> f = design_lowpass_filter(12, cutoff=4, width=2, fs=32)
-    >>> y = filtered_lrelu(np.ones([1, 8, 8, 2], "float32"), f, f, up=2, down=2, padding=(5, 6, 5, 6))
+    >>> y = filtered_lrelu(np.ones([1, 8, 8, 2], "float32"), f, f, up=2, down=2, padding=(11, 10, 11, 10))
     >>> tuple(y.shape)
     (1, 8, 8, 2)
     """

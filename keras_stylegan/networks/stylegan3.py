@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from keras import ops
 
+import keras_stylegan  # noqa: F401 - the docstring examples use it
+
 from keras_stylegan.layers.equalized import EqualizedDense
 from keras_stylegan.layers.filtered_lrelu import design_lowpass_filter, filtered_lrelu
 from keras_stylegan.layers.modulation import modulated_conv2d
@@ -41,6 +43,25 @@ def make_transform(translate=(0.0, 0.0), rotate=0.0):
     c, s = math.cos(angle), math.sin(angle)
     m = np.array([[c, s, float(translate[0])], [-s, c, float(translate[1])], [0.0, 0.0, 1.0]])
     return np.linalg.inv(m).astype(np.float32)
+
+
+def set_input_transform(generator, translate=(0.0, 0.0), rotate=0.0):
+    """Stores the input transform of a StyleGAN3 generator: later images are translated and rotated.
+
+    What NVIDIA's `gen_images.py --translate X,Y --rotate DEG` does. Returns the matrix stored.
+
+    Example:
+    >>> g = keras_stylegan.Generator(architecture="stylegan3", resolution=16, z_dim=4, w_dim=4,
+    ...                              channel_base=64, channel_max=4)
+    >>> set_input_transform(g, translate=(0.1, 0), rotate=0)[0, 2].round(6)
+    np.float32(-0.1)
+    """
+    if getattr(generator, "architecture", None) != "stylegan3":
+        raise ValueError("translate/rotate need a StyleGAN3 generator (its synthesis input takes a transform); "
+                         f"this one is {getattr(generator, 'architecture', type(generator).__name__)!r}")
+    matrix = make_transform(translate, rotate)
+    generator.synthesis.input_features.transform.assign(matrix)
+    return matrix
 
 
 def layer_specs(resolution, channels, channel_base=32768, channel_max=512, num_layers=14, num_critical=2,
@@ -428,4 +449,5 @@ class SynthesisNetwork3(keras.layers.Layer):
         return config
 
 
-__all__ = ["CONFIGS", "SynthesisInput", "SynthesisLayer3", "SynthesisNetwork3", "layer_specs", "make_transform"]
+__all__ = ["CONFIGS", "SynthesisInput", "SynthesisLayer3", "SynthesisNetwork3", "layer_specs", "make_transform",
+           "set_input_transform"]

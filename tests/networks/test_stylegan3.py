@@ -128,10 +128,14 @@ def test_generator_config_round_trip_and_noise_mode_ignored(config):
 
 
 def test_stylegan3_defaults_follow_nvidia_recipes():
-    r = Generator(architecture="stylegan3", synthesis_architecture="r", resolution=16)
-    t = Generator(architecture="stylegan3", resolution=16)
-    assert (t.channel_base, t.channel_max, r.channel_base, r.channel_max) == (32768, 512, 65536, 1024)
-    assert Generator(resolution=16).mapping_layers == 8  # StyleGAN2 defaults unchanged
+    small = dict(architecture="stylegan3", resolution=16, z_dim=4, w_dim=4, channel_base=64)
+    r = Generator(synthesis_architecture="r", **small)  # R doubles T's channel_max (and channel_base)
+    assert (r.channel_max, r.synthesis.conv_kernel, r.synthesis.use_radial_filters) == (1024, 1, True)
+    t = Generator(channel_max=4, **dict(small, channel_base=None))
+    assert (t.channel_base, t.channel_max, t.synthesis.conv_kernel, t.synthesis.use_radial_filters) == (
+        32768, 4, 3, False)
+    g2 = Generator(resolution=8, z_dim=4, w_dim=4, channel_base=32, channel_max=4)
+    assert (g2.mapping_layers, g2.w_avg_beta, g2.channel_max, g2.synthesis_architecture) == (8, 0.995, 4, "skip")
 
 
 def test_transform_moves_the_image_and_is_stylegan3_only():
