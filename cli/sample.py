@@ -203,6 +203,8 @@ def noise_command(model, seed, draws, hold, psi, cutoff, class_label, out):
     seed = sampling.parse_seeds([seed])[0]
     out = sampling.check_output_path(out)
     g = load_generator(model)
+    if g.architecture == "stylegan3":
+        raise ValueError("StyleGAN3 models have no noise inputs: there is no stochastic variation to show")
     figure = sampling.noise_figure(g, seed, num_draws=draws, psi=psi, truncation_cutoff=cutoff, hold=hold,
                                    class_label=class_label)
     rows = ", ".join(["all blocks"] + [block_name(shape) for shape in block_shapes(g.resolution)])

@@ -91,6 +91,11 @@ def test_zoo_convert_cli_then_sample_with_translate_and_rotate(tmp_path):
     want = sampling.to_uint8(np.transpose(refs["img_transform_seed1_psi0.5"], (0, 2, 3, 1)))[0]
     got = np.asarray(Image.open(outdir / "seed0001.png"))
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    for args in (["mix", "--rows", "0,1", "--cols", "2,3", "--styles", "0-5", "--out", str(tmp_path / "mix.png")],
+                 ["interpolate", "--seeds", "0,1", "--frames", "2", "--out", str(tmp_path / "walk.gif")]):
+        result = runner.invoke(cli, args + ["--model", str(preset)])
+        assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "mix.png").size == (3 * 32, 3 * 32)
 
 
 def test_translate_on_a_stylegan2_model_is_one_line_error(tmp_path):
@@ -109,6 +114,19 @@ def test_translate_on_a_stylegan2_model_is_one_line_error(tmp_path):
     result = runner.invoke(cli, ["sample", "--model", str(preset), "--seeds", "0", "--translate", "1"])
     assert result.exit_code == 2 and "--translate must be two numbers 'X,Y'" in result.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_noise_figure_of_a_stylegan3_model_is_one_line_error(tmp_path):
+    from keras_stylegan import Generator
+    from keras_stylegan.zoo.presets import save_preset
+
+    g = Generator(architecture="stylegan3", resolution=16, z_dim=4, w_dim=4, channel_base=64, channel_max=4)
+    preset = save_preset(tmp_path / "sg3", g)
+    result = CliRunner().invoke(cli, ["noise", "--model", str(preset), "--out", str(tmp_path / "n.png")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: StyleGAN3 models have no noise inputs: there is no stochastic variation to show"]
+    assert not (tmp_path / "n.png").exists()
 
 
 def _snapshot_modules(name):
