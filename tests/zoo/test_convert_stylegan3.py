@@ -179,3 +179,21 @@ def test_unsupported_stylegan3_settings_are_refused():
         generator_config_from_torch(dict(base, conv_kernel=1))
     with pytest.raises(ConversionError, match="unsupported StyleGAN3 generator settings: surprise"):
         generator_config_from_torch(dict(base, surprise=1))
+
+
+def test_projection_and_sefa_work_on_stylegan3():
+    from keras_stylegan.editing.directions import sefa_directions, style_weights
+    from keras_stylegan.projection.projector import project
+    from keras_stylegan.sampling import to_uint8
+
+    g = load(fixture("sg3t32.pkl"))
+    refs, _, _ = references("sg3t32")
+    target = to_uint8(np.transpose(refs["img_seed1_psi1.0"], (0, 2, 3, 1)))[0]
+    result = project(g, target, num_steps=25, perceptual=None, pixel_weight=1.0, progress=False)
+    assert result.noise == {}  # StyleGAN3 has no noise maps to optimize or regularize
+    losses = [record["loss"] for record in result.history]
+    assert losses[-1] < 0.3 * losses[0] and result.ws.shape == (1, 16, 20)
+    weights = style_weights(g)
+    assert [w.shape[1] for w in weights][:2] == [4, 16] and len(weights) == g.num_ws
+    directions, eigenvalues = sefa_directions(g, "1-14")
+    assert directions.shape == (20, 20) and eigenvalues[0] >= eigenvalues[-1]
