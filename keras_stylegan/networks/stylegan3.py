@@ -64,6 +64,36 @@ def set_input_transform(generator, translate=(0.0, 0.0), rotate=0.0):
     return matrix
 
 
+def transform_frames(generator, ws, frames=60, translate=(0.0, 0.0), rotate=0.0):
+    """Images of one `ws` panned and rotated step by step: the equivariance animation of StyleGAN3.
+
+    Frame `i` uses `make_transform(translate * t, rotate * t)` with `t = i / (frames - 1)`, so the
+    first frame is the untransformed image. Returns float images `[frames, H, W, C]` ([-1, 1] scale).
+
+    Args:
+        generator: a StyleGAN3 `Generator`.
+        ws: `[1, num_ws, w_dim]` (e.g. `generator.mapping(z, psi=0.7)`).
+        frames: number of frames (>= 2).
+        translate: total translation `(x, y)` in image widths.
+        rotate: total rotation in degrees.
+
+    Example:
+    >>> g = keras_stylegan.Generator(architecture="stylegan3", resolution=16, z_dim=4, w_dim=4,
+    ...                              channel_base=64, channel_max=4)
+    >>> transform_frames(g, g.mapping(np.zeros([1, 4], "float32")), frames=3, rotate=90).shape
+    (3, 16, 16, 3)
+    """
+    if getattr(generator, "architecture", None) != "stylegan3":
+        raise ValueError("transform_frames needs a StyleGAN3 generator; this one is "
+                         f"{getattr(generator, 'architecture', type(generator).__name__)!r}")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
+        raise ValueError(f"`frames` must be an int >= 2. Received: {frames!r}")
+    steps = np.linspace(0.0, 1.0, frames)
+    transforms = np.stack([make_transform((translate[0] * t, translate[1] * t), rotate * t) for t in steps])
+    ws = ops.repeat(ops.convert_to_tensor(ws)[:1], frames, axis=0)
+    return ops.convert_to_numpy(generator.synthesis(ws, transform=transforms))
+
+
 def layer_specs(resolution, channels, channel_base=32768, channel_max=512, num_layers=14, num_critical=2,
                 first_cutoff=2.0, first_stopband=2 ** 2.1, last_stopband_rel=2 ** 0.3, margin_size=10):
     """Per-layer geometry: cutoffs and stopbands in a geometric progression (the paper's Fig. 4).
@@ -450,4 +480,4 @@ class SynthesisNetwork3(keras.layers.Layer):
 
 
 __all__ = ["CONFIGS", "SynthesisInput", "SynthesisLayer3", "SynthesisNetwork3", "layer_specs", "make_transform",
-           "set_input_transform"]
+           "set_input_transform", "transform_frames"]

@@ -170,3 +170,17 @@ def test_preset_round_trip(tmp_path):
     assert loaded.architecture == "stylegan3" and loaded.synthesis_architecture == "r"
     z = np.random.RandomState(3).randn(2, 8).astype("float32")
     np.testing.assert_array_equal(np.asarray(loaded(z)), np.asarray(g(z)))
+
+
+def test_transform_frames_start_untransformed_and_end_at_the_full_transform():
+    from keras_stylegan.networks.stylegan3 import transform_frames
+
+    g = Generator(**TINY3)
+    ws = g.mapping(np.random.RandomState(4).randn(1, 8).astype("float32"))
+    frames = transform_frames(g, ws, frames=3, translate=(0.2, 0.1), rotate=30)
+    assert frames.shape == (3, 16, 16, 3)
+    np.testing.assert_allclose(frames[0], np.asarray(g.synthesis(ws))[0], atol=1e-5)
+    end = np.asarray(g.synthesis(ws, transform=make_transform((0.2, 0.1), 30)))[0]
+    np.testing.assert_allclose(frames[-1], end, atol=1e-5)
+    with pytest.raises(ValueError, match="frames"):
+        transform_frames(g, ws, frames=1)
