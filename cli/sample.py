@@ -1,4 +1,5 @@
 """`kstylegan sample | mix | interpolate | noise`: images, style mixing, latent walks, noise variation."""
+import math
 import os
 
 import click
@@ -33,6 +34,23 @@ def check_positive(*options):
             raise ValueError(f"{option} must be >= 1. Received: {value}")
 
 
+def check_finite(option, value):
+    if not math.isfinite(value):
+        raise ValueError(f"{option} must be a finite number. Received: {value}")
+    return value
+
+
+def parse_translate(text):
+    """`--translate 'X,Y'` -> `(x, y)` floats (`(0, 0)` when not given)."""
+    if text is None:
+        return (0.0, 0.0)
+    try:
+        x, y = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--translate must be two numbers 'X,Y'. Received: {text!r}") from None
+    return check_finite("--translate", x), check_finite("--translate", y)
+
+
 def load_generator(model):
     """`zoo.load`, with a clear message for a path that does not exist (instead of 'unknown card')."""
     from keras_stylegan.zoo import load
@@ -53,14 +71,18 @@ def load_generator(model):
 @click.option("--outdir", default=None, help="Write one image per seed (seed0000.png, ...) here instead of a grid.")
 @click.option("--cols", type=int, default=None, help="Grid columns (default: a square-ish grid).")
 @click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@click.option("--translate", default=None, help="StyleGAN3 only: translate the images by 'X,Y' (image widths).")
+@click.option("--rotate", type=float, default=None, help="StyleGAN3 only: rotate the images by this many degrees.")
 @one_line_errors
-def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out, outdir, cols, batch):
+def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out, outdir, cols, batch, translate,
+                   rotate):
     """Generate images from seeds: one grid, or one file per seed.
 
     \b
     Example:
       kstylegan sample --n 16 --psi 0.7 --model emoji --out grid.png
       kstylegan sample --seeds 0-3,7 --outdir samples/
+      kstylegan sample --model stylegan3-t-ffhqu-256 --seeds 0-3 --translate 0.1,0 --rotate 10
     """
     from keras_stylegan import sampling
 
@@ -72,7 +94,12 @@ def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out,
         raise ValueError("pass --out (one grid) or --outdir (one file per seed), not both")
     if outdir is None:
         out = sampling.check_output_path(out or "samples.png")
+    shift = parse_translate(translate)
     g = load_generator(model)
+    if translate is not None or rotate is not None:
+        from keras_stylegan.networks.stylegan3 import set_input_transform
+
+        set_input_transform(g, translate=shift, rotate=check_finite("--rotate", rotate or 0.0))
     images = sampling.generate_images(g, seeds, psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode,
                                       class_label=class_label, batch_size=batch, progress=True)
     if outdir is None:
@@ -176,6 +203,8 @@ def noise_command(model, seed, draws, hold, psi, cutoff, class_label, out):
     seed = sampling.parse_seeds([seed])[0]
     out = sampling.check_output_path(out)
     g = load_generator(model)
+    if g.architecture == "stylegan3":
+        raise ValueError("StyleGAN3 models have no noise inputs: there is no stochastic variation to show")
     figure = sampling.noise_figure(g, seed, num_draws=draws, psi=psi, truncation_cutoff=cutoff, hold=hold,
                                    class_label=class_label)
     rows = ", ".join(["all blocks"] + [block_name(shape) for shape in block_shapes(g.resolution)])

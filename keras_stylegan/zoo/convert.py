@@ -643,8 +643,11 @@ def convert_official(data, discriminator=True):
     Returns:
         `dict(generator=..., discriminator=... or None, metadata=...)`.
     """
+    from keras_stylegan.zoo import convert_stylegan3
     from keras_stylegan.zoo.pickles import flatten_tf_network
 
+    if convert_stylegan3.is_stylegan3_snapshot(data):  # NVlabs/stylegan3 generators have their own table
+        return convert_stylegan3.convert_official_stylegan3(data, discriminator=discriminator)
     nets = data["networks"]
     metadata = {"source_format": data["format"], "notes": []}
     # Every setting is read, checked and compared with the arrays before anything is built.
