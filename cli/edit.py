@@ -4,8 +4,10 @@ import os
 import click
 import numpy as np
 
-from keras_stylegan.cli.common import OneLineCommand, one_line_errors
+from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineCommand, count, one_line_errors
 from keras_stylegan.cli.sample import load_generator, model_option, noise_mode_option
+
+MAX_STEPS = 1000
 
 
 def _read_w(path):
@@ -19,14 +21,15 @@ def _read_w(path):
 
 @click.command("edit", cls=OneLineCommand)
 @model_option
-@click.option("--seed", type=int, default=None, help="Edit the w of this seed (the same z as `sample`).")
+@click.option("--seed", type=SEED, default=None, help="Edit the w of this seed (the same z as `sample`).")
 @click.option("--w", "w_file", default=None, metavar="FILE.npz", help="Edit this latent (key w, e.g. projected_w.npz).")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi of the --seed latent.")
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi of the --seed latent.")
 @click.option("--direction", required=True, metavar="FILE.npz[:K]",
               help="Row K (default 0) of the file's `directions` (from `kstylegan directions`).")
 @click.option("--strength", default="-3,3", show_default=True, metavar="MIN,MAX|S",
               help="Strength range (distance in W along the unit direction); S means -S,S.")
-@click.option("--steps", type=click.IntRange(min=1), default=7, show_default=True, help="Images in the strip.")
+@click.option("--steps", type=count(MAX_STEPS), default=7, show_default=True,
+              help=f"Images in the strip (at most {MAX_STEPS}).")
 @click.option("--layers", default=None, help="Style layers to edit, e.g. 0-5 or coarse.  [default: all]")
 @noise_mode_option
 @click.option("--out", default="edit.png", show_default=True, help="Strip image to write.")

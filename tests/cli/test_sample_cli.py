@@ -92,7 +92,7 @@ def test_help_shows_an_example(command):
 
 
 BAD_INPUTS = [
-    (["sample", "--n", 0], "--n must be >= 1"),
+    (["sample", "--n", 0], "Invalid value for '--n': 0 is not in the range 1<=x<=10000"),
     (["sample", "--psi", "abc"], "'abc' is not a valid float"),
     (["sample", "--seeds", "3-1"], "'3-1' runs backwards"),
     (["sample", "--n", 3, "--seeds", "0-15"], "does not match"),
