@@ -91,8 +91,6 @@ class FiniteFloat(click.FloatRange):
         @click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=1e-3)
     """
 
-    name = "number"
-
     def convert(self, value, param, ctx):
         number = super().convert(value, param, ctx)  # range checks pass NaN through: check it next
         if not math.isfinite(number):

@@ -109,7 +109,7 @@ BAD_INPUTS = [
     (["interpolate", "--out", "{tmp}/walk.png"], "unsupported file extension"),
     (["interpolate", "--frames", 0], "--frames"),
     (["noise", "--draws", 0], "--draws"),
-    (["noise", "--seed", -1], "seeds"),
+    (["noise", "--seed", -1], "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295"),
 ]
 
 
