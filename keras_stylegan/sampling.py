@@ -137,6 +137,16 @@ def check_class_label(generator, class_label):
     return int(class_label)
 
 
+def _check_cutoff(truncation_cutoff):
+    if truncation_cutoff is None:
+        return None
+    if isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, (int, np.integer)) \
+            or truncation_cutoff < 0:
+        raise ValueError(f"`truncation_cutoff` must be None or a style-layer index >= 0. "
+                         f"Received: {truncation_cutoff!r}")
+    return int(truncation_cutoff)
+
+
 def _labels(generator, class_label, seeds):
     """One-hot labels `[len(seeds), num_classes]` for a conditional generator, `None` otherwise.
 
@@ -173,6 +183,7 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     from keras import ops
 
     seeds = parse_seeds(seeds)
+    truncation_cutoff = _check_cutoff(truncation_cutoff)
     z = seeds_to_z(seeds, generator.z_dim)
     ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
@@ -226,6 +237,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     psi = _check_psi(psi)
     check_noise_mode(noise_mode)
     check_class_label(generator, class_label)  # before the progress bar starts
+    _check_cutoff(truncation_cutoff)
     images = []
     for i in _batches(len(seeds), batch_size, progress):  # map per batch: ws of many seeds are large
         ws = map_seeds(generator, seeds[i: i + batch_size], psi, truncation_cutoff, class_label)
@@ -518,6 +530,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
         raise ValueError(f"`frames` must be at most {MAX_FRAMES}. Received: {frames}")
     check_class_label(generator, class_label)
     _check_psi(psi)
+    truncation_cutoff = _check_cutoff(truncation_cutoff)
     check_noise_mode(noise_mode)
     if space not in ("z", "w"):
         raise ValueError(f"`space` must be 'z' or 'w'. Received: {space!r}")
@@ -647,6 +660,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     from keras import ops
 
     num_draws = check_positive_int("num_draws", num_draws)
+    truncation_cutoff = _check_cutoff(truncation_cutoff)
     if num_draws > MAX_NOISE_DRAWS:
         raise ValueError(f"`num_draws` must be at most {MAX_NOISE_DRAWS}. Received: {num_draws}")
     check_noise_mode(noise_mode)
