@@ -40,6 +40,9 @@ def _check_class_ids(labels, num_classes):
         ids = np.asarray(ops.convert_to_numpy(labels))
     except Exception:  # a symbolic tensor (tf.function, serving): its values are not known here
         return
+    if not (np.issubdtype(ids.dtype, np.integer) or np.issubdtype(ids.dtype, np.floating)):
+        raise ValueError(f"`labels` must be integer class ids in [0, {num_classes}) or one-hot rows. "
+                         f"Received dtype: {ids.dtype}")
     if ids.size and (not np.all(np.isfinite(ids)) or ids.min() < 0 or ids.max() >= num_classes
                      or not np.all(ids == np.round(ids))):
         bad = ids.reshape(-1)[(~np.isfinite(ids) | (ids < 0) | (ids >= num_classes) | (ids != np.round(ids)))

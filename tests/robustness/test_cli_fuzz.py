@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from keras_stylegan import sampling
+from keras_stylegan.data import read_images
 from keras_stylegan.cli.main import cli
 from keras_stylegan.zoo.presets import save_preset
 from test_sampling import make_generator
 
 CASES_TRIED = collections.Counter()
+EXITS = collections.Counter()  # (command, exit code) of the CLI cases
 
 
 def fuzz_settings(max_examples):
@@ -123,47 +125,77 @@ def _report_cases():
     yield
     total = sum(CASES_TRIED.values())
     print(f"\nCLI/API fuzz: {total} cases tried ({', '.join(f'{k} {v}' for k, v in sorted(CASES_TRIED.items()))})")
+    print("exit codes: " + ", ".join(f"{command} {code}: {n}" for (command, code), n in sorted(EXITS.items())))
 
 
 # ---------------------------------------------------------------------------------------------
-# Value strategies: the nasty ones first.
+# Value strategies. Each option is absent, or a value that makes sense (3 in 5 of the present
+# ones), or a nasty one, so that most cases mix one or two nasty values into a run that works.
 
-NASTY_NUMBERS = ["nan", "NaN", "inf", "-inf", "+inf", "1e400", "-1e400", "1e308", "-0", "0", "-1", "1", "2", "0.5",
-                 "99999999999999999999", "-99999999999999999999", str(2**31), str(2**32), str(2**63), "1.5", "1e3",
-                 "0x10", "", " ", "abc", "ü", "1_000", "٣"]
+NASTY_NUMBERS = ["nan", "NaN", "inf", "-inf", "+inf", "1e400", "-1e400", "1e308", "-0", "0", "-1", "0.5", "1.5",
+                 "99999999999999999999", "-99999999999999999999", str(2**31), str(2**32), str(2**63), "1e3",
+                 "0x10", "", " ", "abc", "ü", "1_000", "٣", "a\x00b"]
 NASTY_TEXT = ["", " ", "-", "--", "nan", "inf", "abc", "ü€😀", "a\x00b", "5-2", "a-b", "1-", "-1", "1--2", ",", "1,,2",
-              "0-4294967295", "4294967296", "99999999999999999999", "0-3,7", "1,5,9", "3", "0-1", "coarse",
-              "middle,fine", "all", "0-99", "..", ".", "/", "~"]
-SMALL_INTS = st.integers(-3, 6).map(str)
-NUMBERS = st.one_of(st.sampled_from(NASTY_NUMBERS), SMALL_INTS,
-                    st.floats(allow_nan=True, allow_infinity=True).map(repr))
-INTS = st.one_of(st.sampled_from(NASTY_NUMBERS), SMALL_INTS)
-TEXT = st.one_of(st.sampled_from(NASTY_TEXT), st.text(max_size=12))
-SEEDS = st.one_of(st.sampled_from(NASTY_TEXT), st.lists(st.integers(0, 9), min_size=1, max_size=4).map(
-    lambda s: ",".join(map(str, s))), st.tuples(st.integers(0, 6), st.integers(0, 6)).map(lambda t: f"{t[0]}-{t[1]}"))
+              "0-4294967295", "4294967296", "99999999999999999999", "0-99", "all", "..", ".", "/", "~"]
+NASTY_NUMBER = st.one_of(st.sampled_from(NASTY_NUMBERS), st.integers(-3, 0).map(str),
+                         st.floats(allow_nan=True, allow_infinity=True).map(repr))
+NASTY_TEXT_VALUE = st.one_of(st.sampled_from(NASTY_TEXT), st.text(max_size=12))
+NOISE_MODE = st.sampled_from(["const", "random", "none"])
+SEED_LIST = st.one_of(st.lists(st.integers(0, 9), min_size=1, max_size=3).map(lambda s: ",".join(map(str, s))),
+                      st.tuples(st.integers(0, 5), st.integers(0, 5)).map(lambda t: f"{t[0]}-{t[1]}"))
+
+
+def opt(good=None, bad=NASTY_NUMBER):
+    """Absent (None), a sensible value from `good`, or a nasty one from `bad`."""
+    if good is None:
+        return st.one_of(st.none(), st.none(), st.none(), bad)
+    return st.one_of(st.none(), good, good, good, bad)
+
+
+def ints(low, high):
+    return st.integers(low, high).map(str)
+
+
+def floats(low, high):
+    return st.floats(low, high, allow_nan=False).map(repr)
+
+
+def texts(*values):
+    return st.sampled_from(values)
 
 
 def input_paths(*keys, extra=()):
-    """Strategy of paths: the session's real files `keys` (resolved by `run_case`), nasty paths, `extra` values."""
+    """The session's files `keys` (resolved by `run_case`) and nasty paths."""
     nasty = ["", ".", "..", "/", "missing", "missing/x.png", "/no/such/file", "ü€😀", "a\x00b", "existing_dir",
-             "/dev/null"]
-    return st.one_of(st.sampled_from(nasty + list(extra)), st.sampled_from(keys).map(lambda k: ("input", k)))
+             "/dev/null", *extra]
+    return st.one_of(st.sampled_from(keys).map(lambda k: ("input", k)), st.sampled_from(nasty))
 
 
-def output_paths(*good):
-    """Output names: relative (written inside the case's working directory) or nasty."""
-    nasty = ["", ".", "..", "/", "existing_dir", "existing_dir/", "missing/x.png", "/no/such/dir/x.png", "x.txt",
-             "noext", "ü€😀.png", "a\x00b.png", "/dev/null", ".png", "existing_file.png"]
-    return st.sampled_from(list(good) + nasty)
+def good_input(*keys):
+    return st.sampled_from(keys).map(lambda k: ("input", k))
+
+
+# Output names, written inside the case's working directory (existing_dir holds a user's file).
+NASTY_OUTPUTS = st.sampled_from(["", ".", "..", "/", "existing_dir", "existing_dir/", "missing/x.png",
+                                 "/no/such/dir/x.png", "x.txt", "noext", "a\x00b.png", "/dev/null", ".png",
+                                 "existing_file.png", "ü€😀.png"])
+
+
+def out(*good):
+    return opt(texts(*good), NASTY_OUTPUTS)
+
+
+MODEL = st.one_of(good_input("model"), good_input("model"), good_input("model"), good_input("model_conditional"),
+                  input_paths("bad.keras", "bad.pkl", "dir.keras", "folder",
+                              extra=["no-such-card", "x.keras", "x.pkl", "http://127.0.0.1:9/x.pkl"]))
 
 
 def options(required=None, **strategies):
-    """Strategy of argument lists: `required` options always, each other option present or absent.
+    """Strategy of argument lists: `required` options always, the others as drawn (None: absent).
 
     `class_=...` stands for `--class`, `noise_mode=...` for `--noise-mode`; a value `True` is a flag.
     """
-    optional = {f"--{name.rstrip('_').replace('_', '-')}": st.one_of(st.none(), strategy)
-                for name, strategy in strategies.items()}
+    optional = {f"--{name.rstrip('_').replace('_', '-')}": strategy for name, strategy in strategies.items()}
     return st.tuples(st.fixed_dictionaries(required or {}), st.fixed_dictionaries(optional)).map(_as_args)
 
 
@@ -236,6 +268,7 @@ def run_case(command, args, inputs, tmp_path_factory, allowed_exits=(0, 2)):
         import traceback
 
         raise AssertionError(f"{shown}\nraised {''.join(traceback.format_exception(result.exception))}")
+    EXITS[command.split()[0], result.exit_code] += 1
     assert result.exit_code in allowed_exits, shown
     assert "Traceback" not in result.output, shown
     if result.exit_code == 2:
@@ -253,84 +286,87 @@ def run_case(command, args, inputs, tmp_path_factory, allowed_exits=(0, 2)):
     return result
 
 
-def model_strategy(*extra):
-    return input_paths("model", "model", "model", "model_conditional", "bad.keras", "bad.pkl", "dir.keras",
-                       "folder", extra=["no-such-card", "emoji-missing", "x.keras", "x.pkl", "http://127.0.0.1:9/x.pkl",
-                                        *extra])
 
 
 # ---------------------------------------------------------------------------------------------
 # One property per command.
 
-NOISE_MODES = st.sampled_from(["const", "random", "none", "", "loud", "CONST"])
+TRUNCATION = dict(psi=opt(floats(-1, 2)), cutoff=opt(ints(0, 8)), class_=opt(ints(0, 2)))
 
 
-@fuzz_settings(45)
-@given(args=options(required={"--model": model_strategy(), "--n": INTS}, seeds=SEEDS, psi=NUMBERS, cutoff=INTS,
-                    class_=INTS, noise_mode=NOISE_MODES, out=output_paths("grid.png", "grid.jpg"),
-                    outdir=output_paths("images", "existing_dir"), cols=INTS, batch=INTS))
+@fuzz_settings(40)
+@given(args=options(required={"--model": MODEL, "--n": st.one_of(ints(1, 4), NASTY_NUMBER)},
+                    seeds=opt(SEED_LIST, NASTY_TEXT_VALUE), noise_mode=opt(NOISE_MODE, NASTY_TEXT_VALUE),
+                    out=out("grid.png", "grid.jpg"), outdir=opt(None, texts("images", "existing_dir", "", "/dev/null")),
+                    cols=opt(ints(1, 2)), batch=opt(ints(1, 8)), **TRUNCATION))
 def test_sample(args, inputs, tmp_path_factory):
     run_case("sample", args, inputs, tmp_path_factory)
 
 
-@fuzz_settings(30)
-@given(args=options(required={"--model": model_strategy(), "--rows": SEEDS, "--cols": SEEDS},
-                    styles=TEXT, psi=NUMBERS, cutoff=INTS, noise_mode=NOISE_MODES, out=output_paths("mix.png"),
-                    batch=INTS))
+@fuzz_settings(25)
+@given(args=options(required={"--model": MODEL, "--rows": st.one_of(SEED_LIST, NASTY_TEXT_VALUE),
+                              "--cols": st.one_of(SEED_LIST, NASTY_TEXT_VALUE)},
+                    styles=opt(texts("coarse", "middle", "0-1", "0,5", "coarse,2"), NASTY_TEXT_VALUE),
+                    noise_mode=opt(NOISE_MODE, NASTY_TEXT_VALUE), out=out("mix.png"), batch=opt(ints(1, 8)),
+                    **TRUNCATION))
 def test_mix(args, inputs, tmp_path_factory):
     run_case("mix", args, inputs, tmp_path_factory)
 
 
-@fuzz_settings(30)
-@given(args=options(required={"--model": model_strategy(), "--frames": INTS}, seeds=SEEDS,
-                    space=st.sampled_from(["z", "w", "", "x"]), psi=NUMBERS, class_=INTS, fps=INTS,
-                    out=output_paths("walk.gif", "walk.png"), batch=INTS))
+@fuzz_settings(25)
+@given(args=options(required={"--model": MODEL, "--frames": st.one_of(ints(2, 4), NASTY_NUMBER)},
+                    seeds=opt(SEED_LIST, NASTY_TEXT_VALUE), space=opt(texts("z", "w"), texts("", "x", "Z")),
+                    fps=opt(ints(1, 30)), out=out("walk.gif", "walk.png"), batch=opt(ints(1, 8)), **TRUNCATION))
 def test_interpolate(args, inputs, tmp_path_factory):
     run_case("interpolate", args, inputs, tmp_path_factory)
 
 
-@fuzz_settings(25)
-@given(args=options(required={"--model": model_strategy()}, seed=INTS, draws=st.one_of(INTS, st.just("1")),
-                    hold=st.sampled_from(["const", "none", "random", ""]), psi=NUMBERS, cutoff=INTS,
-                    out=output_paths("noise.png")))
+@fuzz_settings(20)
+@given(args=options(required={"--model": MODEL, "--draws": st.one_of(ints(1, 2), NASTY_NUMBER)},
+                    seed=opt(ints(0, 99)), hold=opt(texts("const", "none"), texts("random", "", "x")),
+                    out=out("noise.png"), **TRUNCATION))
 def test_noise(args, inputs, tmp_path_factory):
     run_case("noise", args, inputs, tmp_path_factory)
 
 
-DIRECTION_FILES = st.tuples(st.just("concat"), input_paths("directions.npz", "directions.npz", "nan_directions.npz",
-                                                           "w.npz", "empty.npz", "bad.pkl", extra=["missing.npz"]),
-                            st.sampled_from(["", "", ":0", ":1", ":-1", ":99999999999999999999", ":a", ":"]))
+DIRECTION = st.one_of(
+    st.tuples(st.just("concat"), good_input("directions.npz"), texts("", ":0", ":2")),
+    st.tuples(st.just("concat"), input_paths("nan_directions.npz", "w.npz", "empty.npz", "bad.pkl",
+                                             extra=["missing.npz"]),
+              texts("", ":0", ":-1", ":99999999999999999999", ":a", ":")))
 
 
-@fuzz_settings(30)
-@given(args=options(required={"--model": model_strategy(), "--direction": DIRECTION_FILES},
-                    seed=INTS, w=input_paths("w.npz", "w.npz", "directions.npz", "empty.npz", "nan.npy"), psi=NUMBERS,
-                    strength=st.one_of(NUMBERS, TEXT, st.tuples(NUMBERS, NUMBERS).map(",".join)),
-                    steps=INTS, layers=TEXT, noise_mode=NOISE_MODES, out=output_paths("edit.png")))
+@fuzz_settings(25)
+@given(args=options(required={"--model": MODEL, "--direction": DIRECTION, "--seed": st.one_of(ints(0, 9), NASTY_NUMBER)},
+                    w=opt(None, input_paths("w.npz", "directions.npz", "empty.npz", "nan.npy")), psi=opt(floats(-1, 2)),
+                    strength=opt(texts("-1,1", "2", "0,0.5", "-3,3"),
+                                 st.one_of(NASTY_NUMBER, st.tuples(NASTY_NUMBER, NASTY_NUMBER).map(",".join))),
+                    steps=opt(ints(1, 3)), layers=opt(texts("0-1", "coarse", "0,3", "5"), NASTY_TEXT_VALUE),
+                    noise_mode=opt(NOISE_MODE, NASTY_TEXT_VALUE), out=out("edit.png")))
 def test_edit(args, inputs, tmp_path_factory):
     run_case("edit", args, inputs, tmp_path_factory)
 
 
 @fuzz_settings(25)
-@given(args=options(required={"--model": model_strategy()},
-                    method=st.sampled_from(["sefa", "labels", "", "pca"]),
-                    layers=TEXT, labels=input_paths("labelled.npz", "labels.csv", "w.npz", "empty.npz"),
-                    out=output_paths("dirs.npz", "dirs.png")))
+@given(args=options(required={"--model": MODEL},
+                    method=opt(texts("sefa", "labels"), texts("", "pca")),
+                    layers=opt(texts("0-3", "coarse", "1"), NASTY_TEXT_VALUE),
+                    labels=opt(good_input("labelled.npz"), input_paths("labels.csv", "w.npz", "empty.npz")),
+                    out=out("dirs.npz", "dirs.png")))
 def test_directions(args, inputs, tmp_path_factory):
     run_case("directions", args, inputs, tmp_path_factory)
 
 
-@fuzz_settings(15)
-@given(args=options(required={"--target": input_paths("target.png", "target.png", "real.npy", "bad.pkl"),
-                              "--model": model_strategy(), "--vgg-weights": st.sampled_from(
-                                  ["none", "none", "", "missing.h5", "existing_dir"])},
-                    steps=st.one_of(st.sampled_from(["1", "2"]), INTS), w_plus=st.just(True), seed=INTS,
-                    pixel_weight=NUMBERS, init=st.sampled_from(["w_avg", "encoder", "x"]),
-                    encoder=input_paths("bad.keras", "dir.keras"), outdir=output_paths("proj", "existing_dir"),
-                    save_video=st.just(True)))
+@fuzz_settings(12)
+@given(args=options(required={"--target": st.one_of(good_input("target.png"), input_paths("real.npy", "bad.pkl")),
+                              "--model": MODEL, "--steps": st.one_of(ints(1, 2), NASTY_NUMBER),
+                              "--vgg-weights": st.sampled_from(["none", "none", "none", "", "missing.h5",
+                                                                "existing_dir"])},
+                    w_plus=opt(st.just(True)), seed=opt(ints(0, 9)), pixel_weight=opt(floats(0, 1)),
+                    init=opt(texts("w_avg"), texts("encoder", "x")),
+                    encoder=opt(None, input_paths("bad.keras", "dir.keras")), outdir=out("proj", "existing_dir"),
+                    save_video=opt(st.just(True))))
 def test_project(args, inputs, tmp_path_factory):
-    if "--steps" not in args:  # the default, 1000 steps, is a long run: the steps option is fuzzed when present
-        args += ["--steps", "1"]
     run_case("project", args, inputs, tmp_path_factory)
 
 
@@ -343,12 +379,11 @@ SURELY_BAD = {"--steps": ["0", "nan", "99999999999999999999"], "--batch": ["0", 
 
 
 @fuzz_settings(30)
-@given(args=options(required={"--model": model_strategy()}, steps=st.one_of(st.just("1"), INTS), batch=INTS,
-                    w_plus=st.just(True), pixel_weight=NUMBERS, lr=NUMBERS, psi=NUMBERS, filters=INTS, seed=INTS,
-                    out=output_paths("enc", "enc.keras", "existing_dir")),
+@given(args=options(required={"--model": MODEL}, steps=opt(ints(1, 2)), batch=opt(ints(1, 4)), w_plus=opt(st.just(True)),
+                    pixel_weight=opt(floats(0, 1)), lr=opt(floats(1e-4, 1e-2)), psi=opt(floats(-1, 2)),
+                    filters=opt(ints(1, 8)), seed=opt(ints(0, 9)), out=out("enc", "enc.keras", "existing_dir")),
        bad=st.sampled_from(sorted(SURELY_BAD)).flatmap(lambda k: st.tuples(st.just(k), st.sampled_from(SURELY_BAD[k]))))
 def test_encoder_train(args, bad, inputs, tmp_path_factory):
-    args = list(args)
     option, value = bad
     if option in args:
         at = args.index(option)
@@ -356,16 +391,18 @@ def test_encoder_train(args, bad, inputs, tmp_path_factory):
     run_case("encoder train", args + [option, value], inputs, tmp_path_factory, allowed_exits=(2,))
 
 
-@fuzz_settings(30)
-@given(args=options(required={"--model": model_strategy(),
-                              "--num": st.one_of(st.sampled_from(["1", "2", "4"]), INTS)},
-                    metrics=st.one_of(st.sampled_from(["swd", "fid50k", "kid50k,swd", "pr50k3", "ppl_wend",
-                                                       "ppl_zfull", "is50k", ",", ""]), TEXT),
-                    data=input_paths("real.npy", "real.npy", "nan.npy", "corrupt.zip", "bad_json.zip", "folder",
-                                     "target.png", "empty.npz"),
-                    batch=INTS, crop=st.just(True), seed=INTS,
-                    inception_weights=st.sampled_from(["", "missing.h5", "existing_dir", "/dev/null"]),
-                    vgg_weights=st.sampled_from(["", "missing.h5", "existing_dir", "/dev/null"])))
+WEIGHTS_FILES = texts("", "missing.h5", "existing_dir", "/dev/null")
+
+
+@fuzz_settings(25)
+@given(args=options(required={"--model": MODEL, "--num": st.one_of(ints(2, 4), NASTY_NUMBER),
+                              "--metrics": st.one_of(texts("swd", "swd", "swd", "fid50k", "kid50k,swd", "pr50k3",
+                                                           "ppl_wend", "is50k", ",", ""), NASTY_TEXT_VALUE)},
+                    data=st.one_of(good_input("real.npy"), good_input("real.npy"),
+                                   input_paths("nan.npy", "corrupt.zip", "bad_json.zip", "folder", "target.png",
+                                               "empty.npz")),
+                    batch=opt(ints(1, 4)), crop=opt(st.just(True)), seed=opt(ints(0, 9)),
+                    inception_weights=opt(None, WEIGHTS_FILES), vgg_weights=opt(None, WEIGHTS_FILES)))
 def test_metrics(args, inputs, tmp_path_factory):
     run_case("metrics", args, inputs, tmp_path_factory)
 
@@ -373,27 +410,24 @@ def test_metrics(args, inputs, tmp_path_factory):
 # Exporting a SavedModel traces four signatures (tens of seconds): as for the encoder, each case
 # carries one surely-bad value; the export tests cover the successful path.
 @fuzz_settings(15)
-@given(args=options(required={"--model": model_strategy("missing/model")},
-                    format=st.sampled_from(["savedmodel", "onnx", "", "tflite"]), model_version=INTS,
-                    overwrite=st.just(True)),
+@given(args=options(required={"--model": MODEL}, format=opt(texts("savedmodel", "onnx"), texts("", "tflite")),
+                    model_version=opt(ints(1, 3)), overwrite=opt(st.just(True))),
        bad=st.sampled_from([["--model", "missing/model"], ["--model", ""], ["--model-version", "abc"],
                             ["--format", "x"], ["--model", "no-such-card"]]),
-       out=output_paths("served"))
-def test_export(args, bad, out, inputs, tmp_path_factory):
-    args = list(args)
-    at = args.index(bad[0]) if bad[0] in args else None
-    if at is not None:
+       output=st.one_of(texts("served"), NASTY_OUTPUTS))
+def test_export(args, bad, output, inputs, tmp_path_factory):
+    if bad[0] in args:
+        at = args.index(bad[0])
         del args[at: at + 2]
-    run_case("export", args + bad + ["--out", out], inputs, tmp_path_factory, allowed_exits=(2,))
+    run_case("export", args + bad + ["--out", output], inputs, tmp_path_factory, allowed_exits=(2,))
 
 
 @fuzz_settings(20)
-@given(name=st.one_of(st.sampled_from(["ffhq", "emoji", "", "no-such", "../../etc/passwd", "a\x00b"]), TEXT),
-       extra=st.lists(st.sampled_from(["--json", "-x", "--help", "", "ffhq"]), max_size=2))
+@given(name=st.one_of(texts("ffhq", "emoji", "", "no-such", "../../etc/passwd", "a\x00b"), NASTY_TEXT_VALUE),
+       extra=st.lists(texts("--json", "-x", "", "ffhq"), max_size=2))
 def test_zoo_info_and_list(name, extra, inputs, tmp_path_factory):
     run_case("zoo info", [name], inputs, tmp_path_factory)
-    if "--help" not in extra:
-        run_case("zoo list", extra, inputs, tmp_path_factory)
+    run_case("zoo list", extra, inputs, tmp_path_factory)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,7 +440,6 @@ API_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.
 
 
 def _api_call(function, *args, **kwargs):
-    CASES_TRIED["api"] += 1
     try:
         function(*args, **kwargs)
     except (ValueError, OSError) as e:
@@ -415,8 +448,13 @@ def _api_call(function, *args, **kwargs):
 
 @fuzz_settings(60)
 @given(seeds=API_VALUES, psi=API_VALUES, cutoff=API_VALUES, class_label=API_VALUES, batch=API_VALUES,
-       noise_mode=st.one_of(NOISE_MODES, API_VALUES), cols=API_VALUES, labels=API_VALUES)
-def test_public_api(seeds, psi, cutoff, class_label, batch, noise_mode, cols, labels, loaded_once, inputs):
+       noise_mode=st.one_of(NOISE_MODE, API_VALUES), cols=API_VALUES, labels=API_VALUES,
+       source=st.one_of(input_paths("real.npy", "nan.npy", "corrupt.zip", "bad_json.zip", "folder", "empty.npz",
+                                    "target.png", "bad.pkl"), API_VALUES),
+       resolution=st.one_of(st.just(16), API_VALUES))
+def test_public_api(seeds, psi, cutoff, class_label, batch, noise_mode, cols, labels, source, resolution, loaded_once,
+                    inputs):
+    CASES_TRIED["api"] += 1
     generator = loaded_once(inputs["model_conditional"])
     small_seeds = seeds if not isinstance(seeds, list) else seeds[:3]
     _api_call(sampling.parse_seeds, seeds)
@@ -426,6 +464,7 @@ def test_public_api(seeds, psi, cutoff, class_label, batch, noise_mode, cols, la
     if labels is not None:
         _api_call(generator.mapping, np.zeros([1, 16], np.float32),
                   labels=np.asarray([labels] if not isinstance(labels, list) else labels[:1] or [0]))
+    _api_call(read_images, _resolve(source, inputs) if isinstance(source, tuple) else source, resolution)
 
 
 def test_enough_cases_per_run():
