@@ -367,16 +367,30 @@ def test_directions(args, inputs, tmp_path_factory):
     run_case("directions", args, inputs, tmp_path_factory)
 
 
-@fuzz_settings(12)
+# A projection builds VGG16 and optimizes (tens of seconds on a busy CPU): each case carries one surely-bad
+# option and must end with exit 2 (tests/projection runs real projections through the CLI).
+PROJECT_SURELY_BAD = {"--steps": ["0", "nan", "99999999999999999999"], "--seed": ["-1", "4294967296", "1e400"],
+                      "--pixel-weight": ["nan", "inf", "-1", "1e400"], "--target": ["missing.png", "", "existing_dir"],
+                      "--init": ["x", ""], "--vgg-weights": ["missing.h5", "existing_dir"],
+                      "--model": ["missing/model", "no-such-card"]}
+
+
+@fuzz_settings(25)
 @given(args=options(required={"--target": opt(good_input("target.png"), input_paths("real.npy", "bad.pkl")),
                               "--model": MODEL, "--steps": opt(ints(1, 2)),
                               "--vgg-weights": opt(texts("none"), texts("", "missing.h5", "existing_dir"))},
                     w_plus=opt(st.just(True)), seed=opt(ints(0, 9)), pixel_weight=opt(floats(0, 1)),
                     init=opt(texts("w_avg"), texts("encoder", "x")),
                     encoder=opt(None, input_paths("bad.keras", "dir.keras")), outdir=out("proj", "existing_dir"),
-                    save_video=opt(st.just(True))))
-def test_project(args, inputs, tmp_path_factory):
-    run_case("project", args, inputs, tmp_path_factory)
+                    save_video=opt(st.just(True))),
+       bad=st.sampled_from(sorted(PROJECT_SURELY_BAD)).flatmap(
+           lambda k: st.tuples(st.just(k), st.sampled_from(PROJECT_SURELY_BAD[k]))))
+def test_project(args, bad, inputs, tmp_path_factory):
+    option, value = bad
+    if option in args:
+        at = args.index(option)
+        del args[at: at + 2]
+    run_case("project", args + [option, value], inputs, tmp_path_factory, allowed_exits=(2,))
 
 
 # An encoder trains for tens of seconds even for one step: each case carries one surely-bad option, so
