@@ -53,6 +53,7 @@ def edit_command(model, seed, w_file, psi, direction, strength, steps, layers, n
     w = _read_w(w_file) if w_file is not None else None
     out = sampling.check_output_path(out)
     generator = load_generator(model)
+    sampling.check_image_format(out, generator.channels)
     layers = parse_layers(layers, generator, name="--layers")
     if w is None:
         w = sampling.map_seeds(generator, [seed], psi=psi)[0]

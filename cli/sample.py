@@ -90,6 +90,8 @@ def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out,
     g = load_generator(model)
     if outdir is not None:
         check_writable_dir(outdir, f"images to --outdir {outdir}")
+    else:
+        sampling.check_image_format(out, g.channels)
     images = sampling.generate_images(g, seeds, psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode,
                                       class_label=class_label, batch_size=batch, progress=True)
     if outdir is None:
@@ -130,6 +132,7 @@ def mix_command(model, rows, cols, styles, psi, cutoff, class_label, noise_mode,
                          f"{sampling.MAX_MIX_CELLS} per grid")
     out = sampling.check_output_path(out)
     g = load_generator(model)
+    sampling.check_image_format(out, g.channels)
     grid = sampling.style_mixing_grid(g, rows, cols, styles=styles, psi=psi, truncation_cutoff=cutoff,
                                       noise_mode=noise_mode, class_label=class_label, batch_size=batch)
     click.echo(f"wrote {sampling.save_image(grid, out)}")
@@ -193,6 +196,7 @@ def noise_command(model, seed, draws, hold, psi, cutoff, class_label, out):
 
     out = sampling.check_output_path(out)
     g = load_generator(model)
+    sampling.check_image_format(out, g.channels)
     figure = sampling.noise_figure(g, seed, num_draws=draws, psi=psi, truncation_cutoff=cutoff, hold=hold,
                                    class_label=class_label)
     rows = ", ".join(["all blocks"] + [block_name(shape) for shape in block_shapes(g.resolution)])

@@ -309,6 +309,31 @@ def check_output_path(path, extensions=None):
     return path
 
 
+def check_image_format(path, channels):
+    """Fails early when the format of `path` cannot store images of `channels` channels (e.g. RGBA as JPEG).
+
+    Example:
+    >>> check_image_format("/tmp/grid.jpg", 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot write /tmp/grid.jpg: JPEG cannot store RGBA images (this model makes 4-channel images); use .png
+    """
+    import io
+
+    from PIL import Image
+
+    mode = IMAGE_MODES[channels]
+    fmt = Image.registered_extensions().get(os.path.splitext(os.fspath(path))[1].lower())
+    if fmt is None:
+        return path
+    try:
+        Image.new(mode, (1, 1)).save(io.BytesIO(), format=fmt)
+    except (OSError, ValueError, KeyError):
+        raise ValueError(f"cannot write {path}: {fmt} cannot store {mode} images (this model makes {channels}-channel "
+                         f"images); use .png") from None
+    return path
+
+
 def _write_atomically(path, write):
     """`write(tmp_path)` into a temporary file next to `path`, then rename: never a half-written `path`."""
     from keras_stylegan.utils.files import atomic_path
@@ -726,7 +751,7 @@ def noise_figure(generator, seed, num_draws=4, psi=1.0, truncation_cutoff=None, 
     return image_grid(np.stack(rows), cols=num_draws + 1)
 
 
-__all__ = ["check_animation_path", "check_output_path", "generate_images", "image_grid", "interpolate",
+__all__ = ["check_animation_path", "check_image_format", "check_output_path", "generate_images", "image_grid", "interpolate",
            "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation", "parse_seeds", "parse_styles",
            "save_animation", "save_image", "seeds_to_z", "slerp", "style_mixing_grid", "style_ranges", "synthesize",
            "to_uint8", "NOISE_MODES"]

@@ -132,6 +132,10 @@ BAD_INPUTS = [
     (["sample", "--cutoff", -5], "-5 is not in the range x>=0"),
     (["sample", "--outdir", "/dev/null"], "cannot write images to --outdir /dev/null"),
     (["sample", "--outdir", ""], "--outdir must name a directory"),
+    # found by the fuzz suite: an RGBA model and a JPEG output failed after the whole run
+    (["sample", "--n", 1, "--out", "{tmp}/grid.jpg"], "JPEG cannot store RGBA images"),
+    (["mix", "--rows", 1, "--cols", 2, "--out", "{tmp}/mix.jpg"], "JPEG cannot store RGBA images"),
+    (["noise", "--draws", 1, "--out", "{tmp}/noise.jpeg"], "JPEG cannot store RGBA images"),
 ]
 
 
