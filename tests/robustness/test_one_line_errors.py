@@ -99,3 +99,13 @@ def test_check_finite_number():
             check_finite_number("x", bad)
     with pytest.raises(ValueError, match="> 0"):
         check_finite_number("x", 0, minimum=0, minimum_open=True)
+
+
+@pytest.mark.parametrize("text", ["-1e308,1e308", "1e7", "0,2e6"])
+def test_edit_strengths_beyond_float32_room_are_refused(text):
+    """Before: np.linspace overflowed, printing numpy RuntimeWarnings above the error line."""
+    from keras_stylegan.editing import parse_strengths
+
+    with pytest.raises(ValueError, match="strength must lie within ±1e\\+06"):
+        parse_strengths(text, 7)
+    assert parse_strengths("-3,3", 3).tolist() == [-3.0, 0.0, 3.0]
