@@ -46,6 +46,8 @@ def error_message(error):
         return f"out of memory{': ' + text.splitlines()[0] if text else ''} (ask for fewer or smaller outputs)"
     if isinstance(error, zipfile.BadZipFile):
         return f"not a readable zip file: {text}"
+    if isinstance(error, EOFError):  # e.g. np.load of an empty file; click would print only "Aborted!"
+        return f"a file ended too early (empty or truncated){': ' + text if text else ''}"
     return (text.splitlines()[0].strip() if text else "") or type(error).__name__
 
 
@@ -57,7 +59,7 @@ def one_line_errors(func):
         try:
             return func(*args, **kwargs)
         except (ValueError, OSError, pickle.UnpicklingError, KeyError, OverflowError, MemoryError,
-                zipfile.BadZipFile) as e:
+                zipfile.BadZipFile, EOFError) as e:
             click.echo(f"Error: {error_message(e)}", err=True)
             sys.exit(2)
 

@@ -1,5 +1,6 @@
 """`kstylegan edit`: a strip of images moving one latent along a direction, on chosen style layers."""
 import os
+import zipfile
 
 import click
 import numpy as np
@@ -13,10 +14,18 @@ MAX_STEPS = 1000
 def _read_w(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--w not found: {path}")
-    with np.load(path, allow_pickle=False) as data:
-        if "w" not in data.files:
-            raise ValueError(f"--w {path} has no array 'w' (found: {data.files})")
-        return np.asarray(data["w"], np.float32)
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not hasattr(data, "files"):  # a .npy file gives a bare array
+            raise ValueError(f"--w {path} is a .npy array, not an .npz file with an array 'w'")
+        with data:
+            if "w" not in data.files:
+                raise ValueError(f"--w {path} has no array 'w' (found: {data.files})")
+            return np.asarray(data["w"], np.float32)
+    except (EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(message if message.startswith("--w ") else f"--w {path}: not a readable .npz file "
+                         f"({message})") from None
 
 
 @click.command("edit", cls=OneLineCommand)

@@ -109,3 +109,24 @@ def test_edit_strengths_beyond_float32_room_are_refused(text):
     with pytest.raises(ValueError, match="strength must lie within ±1e\\+06"):
         parse_strengths(text, 7)
     assert parse_strengths("-3,3", 3).tolist() == [-3.0, 0.0, 3.0]
+
+
+def test_empty_and_wrong_latent_files_are_one_line(tmp_path, monkeypatch):
+    """Found by the fuzz suite: an empty .npz made click print only "Aborted!" (EOFError), exit 1; a .npy
+    given to --w was a TypeError traceback."""
+    from keras_stylegan.cli.main import cli
+    from keras_stylegan.zoo.presets import save_preset
+
+    preset = save_preset(tmp_path / "tiny", make_generator())
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.save(tmp_path / "array.npy", np.zeros([16], np.float32))
+    np.savez(tmp_path / "dirs.npz", directions=np.eye(16, dtype=np.float32)[:1])
+    cases = [(["--seed", "1", "--direction", "empty.npz"], "Error: a file ended too early (empty or truncated)"),
+             (["--w", "empty.npz", "--direction", "dirs.npz"], "Error: --w empty.npz: not a readable .npz file"),
+             (["--w", "array.npy", "--direction", "dirs.npz"], "Error: --w array.npy is a .npy array")]
+    monkeypatch.chdir(tmp_path)
+    for args, message in cases:
+        result = CliRunner().invoke(cli, ["edit", "--model", str(preset), "--out", "edit.png"] + args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith(message), result.stderr
+        assert not os.path.exists(tmp_path / "edit.png")
