@@ -44,7 +44,7 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "scipy", "tf2onnx", "onnxruntime"],
+        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime"],
         "video": ["imageio", "imageio-ffmpeg"],
         "onnx": ["tf2onnx", "onnxruntime"],
     },
