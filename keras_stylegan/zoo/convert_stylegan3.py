@@ -99,7 +99,7 @@ def minimum_generator_weights(config):
     Example:
     >>> minimum_generator_weights(dict(resolution=16, z_dim=4, w_dim=4, mapping_layers=1, channel_base=64,
     ...                                channel_max=4, channels=3, synthesis_architecture="t"))
-    2404
+    2156
     """
     from keras_stylegan.networks.stylegan3 import layer_specs
 
