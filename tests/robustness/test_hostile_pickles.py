@@ -123,6 +123,22 @@ def _tiny_kwargs(**changes):
     return kwargs
 
 
+_MISSING = object()
+
+
+def _tiny_sg3_kwargs(changes):
+    """A tiny NVlabs/stylegan3 generator's init kwargs (synthesis settings at the top level); `_MISSING` drops."""
+    kwargs = dict(z_dim=4, c_dim=0, w_dim=4, img_resolution=16, img_channels=3, channel_base=64, channel_max=4,
+                  mapping_kwargs=dict(num_layers=1))
+    for key, value in changes.items():
+        section, _, name = key.partition("__") if isinstance(key, str) else (key, "", "")
+        if name:
+            kwargs[section] = dict(kwargs[section], **{name: value})
+        else:
+            kwargs[key] = value
+    return {k: v for k, v in kwargs.items() if v is not _MISSING}
+
+
 # ---------------------------------------------------------------------------------------------
 # The corpus: {name: (bytes, expectation)}; "refused" = exit 2, "any" = exit 0 or 2.
 
@@ -319,6 +335,33 @@ def bomb_cases():
         if changes is None:
             module.args[0]["state"]["_init_kwargs"] = [1, 2]
         add(f"settings_{name}", _snapshot(G_ema=module))
+    # The same for NVIDIA's StyleGAN3 generator (Fourier-feature input: converted by convert_stylegan3).
+    sg3_weights = dict(weights, **{"synthesis.input.freqs": np.zeros((4, 2), "float32")})
+    for name, changes in {
+        "img_resolution_None": dict(img_resolution=None),
+        "img_resolution_inf": dict(img_resolution=float("inf")),
+        "img_resolution_10**400": dict(img_resolution=10**400),
+        "img_resolution_str": dict(img_resolution="1024"),
+        "img_resolution_16384": dict(img_resolution=16384),
+        "channel_max_2**31": dict(channel_max=2**31),
+        "channel_max_2**16_tiny_tensors": dict(channel_max=2**16, channel_base=2**26),
+        "channel_base_0": dict(channel_base=0),
+        "mapping_kwargs_5": dict(mapping_kwargs=5),
+        "mapping_num_layers_2**31": dict(mapping_kwargs__num_layers=2**31),
+        "num_layers_2**31": dict(num_layers=2**31),
+        "first_cutoff_nan": dict(first_cutoff=float("nan")),
+        "conv_kernel_10**400": dict(conv_kernel=10**400),
+        "use_radial_filters_str": dict(use_radial_filters="no"),
+        "unknown_setting_tuple_key": {(1, 2): 3},
+        "missing_z_dim": dict(z_dim=_MISSING),
+        "missing_img_channels": dict(img_channels=_MISSING),
+        "missing_w_dim": dict(w_dim=_MISSING),
+        "init_kwargs_list": None,
+    }.items():
+        module = _module(sg3_weights, {} if changes is None else _tiny_sg3_kwargs(changes))
+        if changes is None:
+            module.args[0]["state"]["_init_kwargs"] = [1, 2]
+        add(f"settings_sg3_{name}", _snapshot(G_ema=module))
     tf_resolution = {"name": "Gs", "build_func_name": "G_main", "static_kwargs": {}, "variables": {
         "mapping/Dense0/weight": np.zeros((4, 4), "float32"), "synthesis/8192x8192/Conv/weight":
         np.zeros((3, 3, 1, 1), "float32"), "synthesis/8192x8192/ToRGB/weight": np.zeros((1, 1, 1, 3), "float32")}}

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from keras_stylegan.cli.main import cli
 from keras_stylegan.zoo import load
 from keras_stylegan.zoo.convert import ConversionError, convert_pickle
-from keras_stylegan.zoo.convert_stylegan3 import generator_config_from_torch
+from keras_stylegan.zoo.convert_stylegan3 import generator_config_from_torch, minimum_generator_weights
 from keras_stylegan.zoo.pickles import UnsafePickleError, load_official_pickle
 from official_pickles import Call, Global, write_pytorch_pickle
 
@@ -194,3 +194,95 @@ def test_projection_and_sefa_work_on_stylegan3():
     assert [w.shape[1] for w in weights][:2] == [4, 16] and len(weights) == g.num_ws
     directions, eigenvalues = sefa_directions(g, "1-14")
     assert directions.shape == (20, 20) and eigenvalues[0] >= eigenvalues[-1]
+
+
+def _weight_count(arrays):
+    return sum(int(np.size(value)) for value in arrays)
+
+
+@pytest.mark.parametrize("config", [
+    dict(synthesis_architecture="t", resolution=16, z_dim=4, w_dim=4, mapping_layers=1, channel_base=64,
+         channel_max=4),
+    dict(synthesis_architecture="r", resolution=16, channels=1, z_dim=6, w_dim=5, num_classes=3, mapping_layers=3,
+         channel_base=256, channel_max=8),
+    dict(synthesis_architecture="t", resolution=32, channels=4, z_dim=2, w_dim=8, mapping_layers=4,
+         channel_base=1024, channel_max=24),
+])
+def test_minimum_generator_weights_is_a_close_lower_bound_on_built_networks(config):
+    from keras_stylegan import Generator
+
+    real = _weight_count(Generator(architecture="stylegan3", **config).weights)
+    bound = minimum_generator_weights(dict(config, channels=config.get("channels", 3)))
+    assert 0.3 * real <= bound <= real  # R configs: the radial filters left out are a large share
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_minimum_generator_weights_is_a_close_lower_bound_on_nvidia_pickles(name):
+    g_src = load_official_pickle(fixture(f"{name}.pkl"))["networks"]["G_ema"]
+    bound = minimum_generator_weights(generator_config_from_torch(g_src["init_kwargs"]))
+    real = _weight_count(g_src["state_dict"].values())
+    assert 0.3 * real <= bound <= real  # R configs: the radial filters left out are a large share
+
+
+BASE_KWARGS = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3, mapping_kwargs=dict(num_layers=2))
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(img_resolution=None), "G init_kwargs has no img_resolution"),
+    (dict(img_resolution=float("inf")), "img_resolution must be an integer from 4 to 16384. Received: inf"),
+    (dict(img_resolution=10**400), r"img_resolution must be an integer from 4 to 16384. Received: 1000.*\.\.\."),
+    (dict(img_resolution="1024"), "img_resolution must be an integer .* Received: '1024'"),
+    (dict(img_resolution=24), "img_resolution must be a power of two"),
+    (dict(channel_max=2**31), "channel_max must be an integer from 1 to 65536"),
+    (dict(channel_base=True), "channel_base must be an integer"),
+    (dict(mapping_kwargs=5), "mapping_kwargs must be a dict. Received: 5"),
+    (dict(mapping_kwargs=dict(num_layers=2**31)), "mapping_kwargs num_layers must be an integer from 0 to 64"),
+    (dict(mapping_kwargs=dict(w_avg_beta=float("nan"))), "w_avg_beta must be a finite number"),
+    (dict(num_layers=2**31), "num_layers must be an integer from 0 to 64"),
+    (dict(first_cutoff=float("nan")), "first_cutoff must be a finite number"),
+    (dict(output_scale="0.25"), "output_scale must be a number"),
+    (dict(use_radial_filters="yes"), "use_radial_filters must be one of False, True"),
+    (dict(conv_clamp=-1), "conv_clamp must be a finite number above 0"),
+    (dict(magnitude_ema_beta=2), "magnitude_ema_beta must be a finite number"),
+    (dict(z_dim=None), "has no z_dim"),
+    ({(1, 2): 3}, r"unsupported StyleGAN3 generator settings: \(1, 2\)"),
+])
+def test_malformed_stylegan3_settings_are_conversion_errors(changes, message):
+    with pytest.raises(ConversionError, match=message):
+        generator_config_from_torch({**BASE_KWARGS, **changes})
+
+
+@pytest.mark.parametrize("key", ["img_channels", "w_dim", "img_resolution"])
+def test_missing_stylegan3_settings_are_conversion_errors(key):
+    with pytest.raises(ConversionError, match=f"^G init_kwargs has no {key}$"):
+        generator_config_from_torch({k: v for k, v in BASE_KWARGS.items() if k != key})
+
+
+def test_stylegan3_conv_clamp_defaults_to_nvidia_and_none_turns_it_off():
+    assert generator_config_from_torch(BASE_KWARGS)["conv_clamp"] == 256.0
+    assert generator_config_from_torch(dict(BASE_KWARGS, conv_clamp=None))["conv_clamp"] is None
+
+
+@pytest.mark.parametrize("network, message", [
+    ("G_ema", "G_ema: its settings describe a network of at least .* weights, but the pickle holds 23,172"),
+    ("D", "D: its settings describe a network of at least .* weights, but the pickle holds"),
+])
+def test_settings_larger_than_the_arrays_are_refused_before_building(tmp_path, monkeypatch, network, message):
+    import keras_stylegan.networks
+
+    specs = _snapshot_modules("sg3t32")
+    specs[network]["init_kwargs"] = dict(specs[network]["init_kwargs"], channel_base=2**26, channel_max=2**16)
+    path = tmp_path / "oversized.pkl"
+    write_pytorch_pickle(str(path), specs)
+
+    def never(**config):
+        raise AssertionError(f"a network was built from oversized settings: {config}")
+
+    monkeypatch.setattr(keras_stylegan.networks, "Generator", never)
+    monkeypatch.setattr(keras_stylegan.networks, "Discriminator", never)
+    with pytest.raises(ConversionError, match=message):
+        convert_pickle(str(path))
+    outdir = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["zoo", "convert", str(path), str(outdir)])
+    assert result.exit_code == 2 and not outdir.exists()
+    assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: ")
