@@ -137,9 +137,7 @@ def train_command(ctx, data, outdir, overrides, strategy, **params):
     from keras_stylegan.training.config import ConfigError, TrainingConfig
 
     try:
-        config = TrainingConfig(**given)
-        if override:
-            config.replace(**override)  # check the overrides now, before any data is read
+        TrainingConfig(**given).replace(**override)  # every value checked before any data is read
     except ConfigError as error:
         raise ValueError(_flag_message(error)) from None
     if not os.path.exists(data):
@@ -147,8 +145,8 @@ def train_command(ctx, data, outdir, overrides, strategy, **params):
     from keras_stylegan.training.run import ResumeMismatch, TrainingError, train
 
     try:
-        train(data, outdir, config, strategy=strategy, override=override,
-              verbose=1 if sys.stdout.isatty() else 2)
+        train(data, outdir, strategy=strategy, override=override, verbose=1 if sys.stdout.isatty() else 2,
+              **given)  # only the flags given: a resumed run compares exactly those
     except ResumeMismatch as error:
         changed = ", ".join(f"{FLAGS.get(name, name)} {old!r} -> {new!r}" for name, old, new in error.changes)
         how = " ".join(f"--override {FLAGS.get(name, name).lstrip('-')}={_cli_value(new)}"
