@@ -248,7 +248,12 @@ def _check_memory(data, resolution, channels):
 
     if not isinstance(data, (str, os.PathLike)):
         return
-    count = len(scan_source(data).names or [])
+    import zipfile
+
+    try:
+        count = len(scan_source(data).names or [])
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"cannot read {os.fspath(data)} as a zip file: {error}") from None
     needed = count * resolution[0] * resolution[1] * (channels or 4)
     if needed > MAX_DATA_BYTES:
         raise ValueError(f"{count} images at {format_resolution(resolution)} need {needed / 2 ** 30:.1f} GiB of "

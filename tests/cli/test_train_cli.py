@@ -65,6 +65,7 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     ("huge_resolution", "resolution"),
     ("stylegan_preset", "StyleGAN2 preset"),
     ("bad_override", "--override takes OPTION=VALUE"),
+    ("corrupt_zip", "cannot read"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
     data = write_images(tmp_path / "data")
@@ -84,7 +85,9 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
         "huge_resolution": ["--data", str(data), "--resolution", "16384"],
         "stylegan_preset": ["--data", str(data), "--arch", "stylegan", "--cfg", "paper256"],
         "bad_override": ["--data", str(data), "--override", "nope=1"],
+        "corrupt_zip": ["--data", str(tmp_path / "corrupt.zip")],
     }[case]
+    (tmp_path / "corrupt.zip").write_bytes(b"PK\x03\x04 not really a zip")
     result = CliRunner().invoke(cli, ["train", "--outdir", str(tmp_path / "run")] + args)
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
