@@ -1,80 +1,166 @@
-"""`kstylegan train`: train or resume a StyleGAN run."""
+"""`kstylegan train`: train or resume a StyleGAN run.
+
+Every training option is one row of `OPTIONS`: NVIDIA's flag name (stylegan2-ada-pytorch's
+`train.py` where it has one), the `TrainingConfig` field it sets, its type and its help.
+Defaults and validation live in `TrainingConfig`; a flag the user did not give is not passed,
+so the preset (`--cfg`) decides, and a resumed run compares only what was given.
+"""
 import sys
 
 import click
+from click.core import ParameterSource
 
 from keras_stylegan.cli.common import OneLineCommand, one_line_errors
+
+_CHOICES = dict(
+    cfg=("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu"),
+    architecture=("stylegan2", "stylegan"), loss=("logistic", "wgan-gp"), augment=("ada", "fixed", "none"),
+    fit=("crop", "resize"), d_architecture=("resnet", "skip", "orig"),
+)
+
+# (flag, TrainingConfig field, type, help). "flag" types are on/off switches.
+OPTIONS = [
+    ("--cfg", "cfg", click.Choice(_CHOICES["cfg"]),
+     "Preset (NVIDIA's stylegan2-ada presets, or cpu) [default: auto with a GPU, else cpu]."),
+    ("--arch", "architecture", click.Choice(_CHOICES["architecture"]),
+     "StyleGAN2, or StyleGAN (2019) with progressive growing [default: stylegan2]."),
+    ("--resolution", "resolution", click.STRING, "Training size: 32 or WxH such as 64x32 [default: 32]."),
+    ("--channels", "channels", click.INT, "1 gray, 2 gray+alpha, 3 RGB, 4 RGBA [default: the data's]."),
+    ("--cond", "conditional", "flag", "Condition on the labels of the data's dataset.json."),
+    ("--mirror", "xflip", "flag", "Mirror half of the reals left-right."),
+    ("--kimg", "kimg", click.FLOAT, "Total thousands of real images to show [default: 1000]."),
+    ("--batch", "batch_size", click.INT, "Global batch size [default: the preset's]."),
+    ("--gamma", "r1_gamma", click.FLOAT, "R1 weight [default: the preset's; auto: 0.0002*res^2/batch]."),
+    ("--r1-interval", "r1_interval", click.INT, "Lazy R1: every this many steps [default: 16 StyleGAN2, 1 StyleGAN]."),
+    ("--pl-weight", "pl_weight", click.FLOAT, "Path-length weight [default: 2 StyleGAN2, 0 cifar and StyleGAN]."),
+    ("--lr", "learning_rate", click.FLOAT, "Learning rate [default: the preset's; StyleGAN: by resolution]."),
+    ("--loss", "loss", click.Choice(_CHOICES["loss"]), "Loss [default: logistic]."),
+    ("--cbase", "channel_base", click.INT, "Channel base (channels = min(cbase / res, cmax)) [default: the preset's]."),
+    ("--cmax", "channel_max", click.INT, "Maximum channels per layer [default: the preset's]."),
+    ("--map", "mapping_layers", click.INT, "Mapping layers [default: the preset's]."),
+    ("--zdim", "z_dim", click.INT, "Latent width [default: the preset's]."),
+    ("--wdim", "w_dim", click.INT, "Intermediate latent width [default: the preset's]."),
+    ("--clamp", "conv_clamp", click.FLOAT, "Activation clamp [default: 256 StyleGAN2, none StyleGAN]."),
+    ("--d-arch", "d_architecture", click.Choice(_CHOICES["d_architecture"]),
+     "StyleGAN2 discriminator blocks [default: resnet; cifar: orig]."),
+    ("--mbstd", "mbstd_group_size", click.INT, "Minibatch-stddev group size, 0 off [default: the preset's]."),
+    ("--ema", "ema_kimg", click.FLOAT, "Generator EMA half-life in kimg [default: the preset's]."),
+    ("--ema-rampup", "ema_rampup", click.FLOAT, "EMA rampup ratio [default: the preset's]."),
+    ("--mix", "style_mixing_prob", click.FLOAT, "Style-mixing probability [default: 0.9; cifar: 0]."),
+    ("--aug", "augment", click.Choice(_CHOICES["augment"]),
+     "Discriminator augmentation: adaptive, fixed probability (--p), or none [default: ada]."),
+    ("--augpipe", "augpipe", click.STRING, "Augmentation pipeline: NVIDIA's presets blit, geom, color, bgc, "
+                                           "bgcf, bgcfn, bgcfnc, ... [default: bgc]."),
+    ("--p", "augment_p", click.FLOAT, "Augmentation probability (fixed, or ADA's starting value) [default: 0]."),
+    ("--target", "ada_target", click.FLOAT, "ADA target [default: 0.6]."),
+    ("--ada-kimg", "ada_kimg", click.FLOAT, "ADA speed: kimg for p to go from 0 to 1 [default: 500]."),
+    ("--fit", "fit", click.Choice(_CHOICES["fit"]), "Fit images to the resolution by crop or resize [default: crop]."),
+    ("--tick", "tick_kimg", click.FLOAT, "kimg per tick (stats, sample grid, checkpoint) [default: 4]."),
+    ("--snap", "snapshot_ticks", click.INT, "Network snapshot every this many ticks [default: 10]."),
+    ("--lod-kimg", "lod_training_kimg", click.FLOAT,
+     "StyleGAN: kimg stabilizing each resolution (and fading it in, unless --lod-fade-kimg) [default: 600]."),
+    ("--lod-fade-kimg", "lod_transition_kimg", click.FLOAT,
+     "StyleGAN: kimg fading in each resolution [default: --lod-kimg]."),
+    ("--lod-start", "lod_initial_resolution", click.INT, "StyleGAN: resolution growing starts at [default: 8]."),
+    ("--seed", "seed", click.INT, "Seed of initialization, data order and every random stream [default: 0]."),
+]
+FLAGS = {field: flag for flag, field, _, _ in OPTIONS}
+_ROWS = {flag.lstrip("-"): (field, kind) for flag, field, kind, _ in OPTIONS}
+_ROWS.update({field: (field, kind) for _, field, kind, _ in OPTIONS})
+
+
+def _param_name(field):
+    return "opt_" + field
+
+
+def _add_options(function):
+    for flag, field, kind, help_text in reversed(OPTIONS):
+        if kind == "flag":
+            function = click.option(flag, _param_name(field), is_flag=True, default=False, help=help_text)(function)
+        else:
+            function = click.option(flag, _param_name(field), type=kind, default=None, help=help_text)(function)
+    return function
+
+
+def parse_override(text, ctx=None):
+    """`"lr=0.001"` -> `("learning_rate", 0.001)`, by the flag's (or field's) row of `OPTIONS`."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lstrip("-")
+    if not sep or name not in _ROWS:
+        raise ValueError(f"--override takes OPTION=VALUE with an option of this command (e.g. lr=0.001). "
+                         f"Received: {text!r}")
+    field, kind = _ROWS[name]
+    if kind == "flag":
+        lowered = value.strip().lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+            raise ValueError(f"--override {name} takes true or false. Received: {value!r}")
+        return field, lowered in ("true", "1", "yes", "on")
+    try:
+        return field, kind.convert(value, None, ctx)
+    except click.BadParameter as error:
+        raise ValueError(f"--override {name}: {error.format_message()}") from None
+
+
+def _flag_message(error):
+    """A `TrainingConfig` message with its field names replaced by this command's flags."""
+    message = str(error)
+    for field, flag in FLAGS.items():
+        message = message.replace(f"`{field}`", flag)
+    return message
 
 
 @click.command("train", cls=OneLineCommand)
 @click.option("--data", required=True, type=click.Path(), help="Folder, .zip, .npz or .npy of images.")
 @click.option("--outdir", required=True, type=click.Path(), help="Run directory (an existing run is resumed).")
-@click.option("--arch", type=click.Choice(["stylegan2", "stylegan"]), default="stylegan2", show_default=True,
-              help="StyleGAN2, or StyleGAN (2019) with progressive growing.")
-@click.option("--resolution", default="32", show_default=True, help="Training size: 32 or WxH such as 64x32.")
-@click.option("--channels", type=click.IntRange(1, 4), default=None,
-              help="1 gray, 2 gray+alpha, 3 RGB, 4 RGBA [default: the data's].")
-@click.option("--kimg", type=click.FloatRange(min=0, min_open=True), default=1000, show_default=True,
-              help="Total thousands of real images to show.")
-@click.option("--batch", type=click.IntRange(min=1), default=None, help="Global batch size [default: by resolution].")
-@click.option("--aug", type=click.Choice(["ada", "fixed", "none"]), default="ada", show_default=True,
-              help="Discriminator augmentation: adaptive, fixed probability (--p), or none.")
-@click.option("--p", "augment_p", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Augmentation probability (fixed, or ADA's starting value).")
-@click.option("--target", type=click.FloatRange(0, 1), default=0.6, show_default=True, help="ADA target.")
-@click.option("--ada-kimg", type=click.FloatRange(min=0, min_open=True), default=500.0, show_default=True,
-              help="ADA speed: kimg for p to go from 0 to 1.")
-@click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 weight [default: 0.0002*res^2/batch].")
-@click.option("--r1-interval", type=click.IntRange(min=1), default=None,
-              help="Lazy R1: every this many steps [default: 16 StyleGAN2, 1 StyleGAN].")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate.")
-@click.option("--loss", type=click.Choice(["logistic", "wgan-gp"]), default="logistic", show_default=True)
-@click.option("--cbase", type=click.IntRange(min=1), default=None, help="Channel base (width numerator).")
-@click.option("--cmax", type=click.IntRange(min=1), default=None, help="Maximum channels per layer.")
-@click.option("--map", "mapping_layers", type=click.IntRange(min=1), default=None, help="Mapping layers.")
-@click.option("--zdim", type=click.IntRange(min=1), default=None, help="Latent width.")
-@click.option("--wdim", type=click.IntRange(min=1), default=None, help="Intermediate latent width.")
-@click.option("--ema", type=click.FloatRange(min=0), default=None, help="Generator EMA half-life in kimg.")
-@click.option("--mbstd", type=click.IntRange(min=0), default=None,
-              help="Discriminator minibatch-stddev group size, 0 off [default: 4].")
-@click.option("--mirror", is_flag=True, help="Mirror half of the reals left-right.")
-@click.option("--cond", is_flag=True, help="Condition on the labels of the data's dataset.json.")
-@click.option("--tick", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True,
-              help="kimg per tick (stats, sample grid, checkpoint).")
-@click.option("--snap", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Network snapshot every this many ticks.")
-@click.option("--lod-kimg", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="StyleGAN: kimg stabilizing each resolution (and fading it in, unless --lod-fade-kimg).")
-@click.option("--lod-fade-kimg", type=click.FloatRange(min=0), default=None,
-              help="StyleGAN: kimg fading in each resolution [default: --lod-kimg].")
-@click.option("--lod-start", type=click.IntRange(min=4), default=8, show_default=True,
-              help="StyleGAN: resolution progressive growing starts at.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@_add_options
+@click.option("--override", "overrides", multiple=True, metavar="OPTION=VALUE",
+              help="Change an option of a resumed run on purpose, e.g. --override lr=0.001 (repeatable).")
 @click.option("--strategy", type=click.Choice(["none", "mirrored", "multiworker"]), default="none",
               show_default=True, help="Several devices (mirrored) or machines (multiworker, from TF_CONFIG).")
+@click.pass_context
 @one_line_errors
-def train_command(data, outdir, arch, resolution, channels, kimg, batch, aug, augment_p, target, ada_kimg, gamma,
-                  r1_interval, lr, loss, cbase, cmax, mapping_layers, zdim, wdim, ema, mbstd, mirror, cond, tick, snap,
-                  lod_kimg, lod_fade_kimg, lod_start, seed, strategy):
+def train_command(ctx, data, outdir, overrides, strategy, **params):
     """Train a StyleGAN on a folder or zip of images; rerun on the same --outdir to resume.
 
     Example: kstylegan train --data emoji64.zip --outdir runs/emoji --resolution 32 --channels 4 --kimg 300
     """
     import os
 
-    if not os.path.exists(data):
-        raise ValueError(f"--data not found: {data}")
-    from keras_stylegan.training.run import TrainingError, train
+    given = {}
+    for _, field, _, _ in OPTIONS:
+        source = ctx.get_parameter_source(_param_name(field))
+        if source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            given[field] = params[_param_name(field)]
+    if "lod_training_kimg" in given and "lod_transition_kimg" not in given:
+        given["lod_transition_kimg"] = given["lod_training_kimg"]
+    override = dict(parse_override(text, ctx) for text in overrides)
+    from keras_stylegan.training.config import ConfigError, TrainingConfig
 
     try:
-        fade_kimg = lod_kimg if lod_fade_kimg is None else lod_fade_kimg
-        train(data, outdir, architecture=arch, resolution=resolution, channels=channels, kimg=kimg, batch_size=batch,
-              augment=aug, augment_p=augment_p, ada_target=target, ada_kimg=ada_kimg, r1_gamma=gamma,
-              r1_interval=r1_interval, learning_rate=lr, loss=loss,
-              channel_base=cbase, channel_max=cmax, mapping_layers=mapping_layers, z_dim=zdim, w_dim=wdim,
-              ema_kimg=ema, mbstd_group_size=mbstd, xflip=mirror, conditional=cond, tick_kimg=tick, snapshot_ticks=snap,
-              lod_initial_resolution=lod_start, lod_training_kimg=lod_kimg, lod_transition_kimg=fade_kimg,
-              seed=seed, strategy=strategy, verbose=1 if sys.stdout.isatty() else 2)
+        TrainingConfig(**given).replace(**override)  # every value checked before any data is read
+    except ConfigError as error:
+        raise ValueError(_flag_message(error)) from None
+    if not os.path.exists(data):
+        raise ValueError(f"--data not found: {data}")
+    from keras_stylegan.training.run import ResumeMismatch, TrainingError, train
+
+    try:
+        train(data, outdir, strategy=strategy, override=override, verbose=1 if sys.stdout.isatty() else 2,
+              **given)  # only the flags given: a resumed run compares exactly those
+    except ResumeMismatch as error:
+        changed = ", ".join(f"{FLAGS.get(name, name)} {old!r} -> {new!r}" for name, old, new in error.changes)
+        how = " ".join(f"--override {FLAGS.get(name, name).lstrip('-')}={_cli_value(new)}"
+                       for name, _, new in error.changes)
+        raise ValueError(f"{error.outdir} trained with other options ({changed}): add {how} to change them on "
+                         "purpose, or use another --outdir") from None
+    except ConfigError as error:
+        raise ValueError(_flag_message(error)) from None
     except TrainingError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
+
+
+def _cli_value(value):
+    if isinstance(value, (list, tuple)):
+        return "x".join(str(v) for v in value[::-1])
+    return str(value).lower() if isinstance(value, bool) else str(value)

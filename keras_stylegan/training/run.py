@@ -1,16 +1,18 @@
 """Training runs: a directory that holds everything, and that a restart resumes.
 
     run/
-      training_options.json   every option, written once (a restart reads it back)
+      training_options.json   the resolved TrainingConfig (a restart reads it back; --override rewrites it)
       stats.jsonl             one JSON line per tick
-      checkpoint.h5           networks, optimizers, counters (atomic; resumed from)
+      checkpoint.h5           networks, optimizers, counters, the tick's stats (atomic; resumed from)
       reals.png, fakes*.png   the real grid and the EMA generator's grid every tick (fixed seeds)
       network-snapshot-*/     presets of the EMA generator (+ D), loadable with `zoo.load`
       logs/                   TensorBoard scalars and images
 """
+import dataclasses
 import json
 import math
 import os
+import sys
 import time
 import warnings
 
@@ -23,14 +25,15 @@ from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from keras_stylegan.training.schedule import STYLEGAN_MINIBATCH
-from keras_stylegan.training.stylegan import AUGMENT_MODES, StyleGAN, _multi_worker
+from keras_stylegan.training.config import TrainingConfig, changed_options
+from keras_stylegan.training.stylegan import StyleGAN, _multi_worker
 from keras_stylegan.utils.files import atomic_path
-from keras_stylegan.utils.shapes import format_resolution, parse_resolution
+from keras_stylegan.utils.shapes import format_resolution
 
 OPTIONS_FILE = "training_options.json"
 STATS_FILE = "stats.jsonl"
 STRATEGIES = ("none", "mirrored", "multiworker")
+MAX_DATA_BYTES = 16 * 2 ** 30  # decoded training images held in memory
 
 
 SNAPSHOT_PREFIX = "network-snapshot-"
@@ -71,48 +74,57 @@ class TrainingError(RuntimeError):
     """Training stopped (non-finite loss); the last good checkpoint is kept."""
 
 
+class ResumeMismatch(ValueError):
+    """Resuming a run with options that differ from the ones it trained with.
+
+    `changes` lists `(option, stored value, requested value)`.
+    """
+
+    def __init__(self, outdir, changes):
+        self.outdir = outdir
+        self.changes = changes
+        listed = ", ".join(f"{name} {old!r} -> {new!r}" for name, old, new in changes)
+        example = ", ".join(f"{name!r}: {new!r}" for name, _, new in changes)
+        super().__init__(f"{outdir} trained with other options: {listed}; to change them on purpose pass "
+                         f"override={{{example}}}, or use another outdir")
+
+
 def default_options(architecture="stylegan2", resolution=32, channels=3, batch_size=None, r1_gamma=None):
-    """NVIDIA-like defaults for small models (stylegan2-ada's 'auto' config, scaled to the resolution).
+    """The resolved options of NVIDIA's `auto` preset (StyleGAN 2019: NVIDIA's recipe) as a JSON dict.
 
     Example:
     >>> default_options("stylegan2", 32, 4)["r1_gamma"]
     0.0064
     """
-    height, width = parse_resolution(resolution)
-    side = max(height, width)
-    batch = batch_size or max(min(side // 2, 32), 4)
-    if architecture == "stylegan2":
-        gamma = 0.0002 * side ** 2 / batch if r1_gamma is None else r1_gamma  # stylegan2-ada 'auto'
-        return dict(
-            channel_base=min(16384, side * 512), channel_max=512 if side >= 128 else 256, mapping_layers=2 if
-            side <= 64 else 8, z_dim=512, w_dim=512, batch_size=batch, r1_gamma=round(gamma, 6),
-            ema_kimg=batch * 10 / 32, ema_rampup=0.05, learning_rate=0.0025, style_mixing_prob=0.9,
-            mbstd_group_size=min(batch, 4),
-        )
-    return dict(
-        channel_base=16384, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512, batch_size=batch,
-        r1_gamma=10.0 if r1_gamma is None else r1_gamma, ema_kimg=10.0, ema_rampup=None, learning_rate=0.001,
-        style_mixing_prob=0.9, mbstd_group_size=4,
-    )
+    config = TrainingConfig(architecture=architecture, cfg="auto", resolution=resolution, channels=channels,
+                            batch_size=batch_size, r1_gamma=r1_gamma)
+    return config.resolve().to_json()
 
 
-def build_gan(options):
-    """The `StyleGAN` (uncompiled) described by a training-options dict."""
-    net = dict(architecture=options["architecture"], resolution=options["resolution"],
-               channels=options["channels"], channel_base=options["channel_base"],
-               channel_max=options["channel_max"])
-    generator = Generator(z_dim=options["z_dim"], w_dim=options["w_dim"], mapping_layers=options["mapping_layers"],
-                          num_classes=options["num_classes"], name="generator", **net)
-    discriminator = Discriminator(num_classes=options["num_classes"], name="discriminator",
-                                  mbstd_group_size=options.get("mbstd_group_size", 4), **net)
+def _as_config(options):
+    if isinstance(options, TrainingConfig):
+        return options
+    return TrainingConfig.from_json(options)
+
+
+def build_gan(options, schedule=None):
+    """The `StyleGAN` (uncompiled) described by a resolved `TrainingConfig` or its JSON dict."""
+    config = _as_config(options)
+    net = dict(architecture=config.architecture, resolution=config.resolution, channels=config.channels,
+               channel_base=config.channel_base, channel_max=config.channel_max, conv_clamp=config.conv_clamp)
+    generator = Generator(z_dim=config.z_dim, w_dim=config.w_dim, mapping_layers=config.mapping_layers,
+                          num_classes=config.num_classes, name="generator", **net)
+    d_extra = {} if config.architecture == "stylegan" else dict(block_architecture=config.d_architecture or "resnet")
+    mbstd = 4 if config.mbstd_group_size is None else config.mbstd_group_size
+    discriminator = Discriminator(num_classes=config.num_classes, name="discriminator", mbstd_group_size=mbstd,
+                                  **net, **d_extra)
     return StyleGAN(
-        generator, discriminator, r1_gamma=options["r1_gamma"], r1_interval=options.get("r1_interval"),
-        style_mixing_prob=options["style_mixing_prob"],
-        ema_kimg=options["ema_kimg"], ema_rampup=options["ema_rampup"], augment=options["augment"],
-        augment_p=options["augment_p"], ada_target=options["ada_target"],
-        ada_kimg=options.get("ada_kimg", 500.0), loss=options["loss"],
-        lod_initial_resolution=options["lod_initial_resolution"], lod_training_kimg=options["lod_training_kimg"],
-        lod_transition_kimg=options["lod_transition_kimg"], seed=options["seed"],
+        generator, discriminator, r1_gamma=config.r1_gamma, r1_interval=config.r1_interval,
+        pl_weight=config.pl_weight, style_mixing_prob=config.style_mixing_prob, ema_kimg=config.ema_kimg,
+        ema_rampup=config.ema_rampup, augment=config.augment, augment_p=config.augment_p,
+        ada_target=config.ada_target, ada_kimg=config.ada_kimg, loss=config.loss, augpipe=config.augpipe,
+        lod_initial_resolution=config.lod_initial_resolution, lod_training_kimg=config.lod_training_kimg,
+        lod_transition_kimg=config.lod_transition_kimg, seed=config.seed, schedule=schedule,
     )
 
 
@@ -131,137 +143,190 @@ def _save_grid(images, resolution, path):
     """As many of `images` (uint8) as fill a whole grid, about square in pixels, as a PNG."""
     cols = max(1, int(round(math.sqrt(len(images) * resolution[0] / resolution[1]))))
     rows = max(1, len(images) // cols)
-    save_image(image_grid(images[: rows * cols], cols), path)
+    save_image(image_grid(images[: rows * cols], cols), path)  # atomic
 
 
-class RunCallback(keras.callbacks.Callback):
-    """Per tick: stats line, TensorBoard, sample grid, checkpoint and snapshot; stops on a non-finite loss."""
+class NonFiniteStop(keras.callbacks.Callback):
+    """Stops `fit()` at the first non-finite loss (the run then keeps its last good checkpoint)."""
 
-    def __init__(self, outdir, options, grid_z, grid_labels=None, snapshot_ticks=1, is_chief=True):
+    def __init__(self):
         super().__init__()
-        self.outdir = outdir
-        self.options = options
-        self.grid_z = grid_z
-        self.grid_labels = grid_labels
-        self.snapshot_ticks = snapshot_ticks
-        self.is_chief = is_chief
         self.failure = None
-        self.tick_start = time.time()
-        self.writer = tf.summary.create_file_writer(os.path.join(outdir, "logs")) if is_chief else None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.tick_start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
         for name in ("g_loss", "d_loss"):
             value = (logs or {}).get(name)
             if value is not None and not math.isfinite(float(value)):
-                self.failure = f"{name} is {float(value)} at kimg {float(self.model.nimg.numpy()) / 1000:.1f}"
+                self.failure = f"{name} is {float(value)} at kimg {float(self.model.nimg.numpy()) / 1000:.3f}"
                 self.model.stop_training = True
                 return
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.failure:
-            return  # never checkpoint a diverged state
-        gan = self.model
-        gan.sync_lod()
-        kimg = float(gan.nimg.numpy()) / 1000
-        seconds = time.time() - self.tick_start
-        stats = {k: float(v) for k, v in (logs or {}).items()}  # tick means; kimg below is the exact count
-        stats.update(tick=epoch + 1, kimg=round(kimg, 3), sec_per_tick=round(seconds, 2),
-                     kimg_per_hour=round(self.options["tick_kimg"] * 3600 / max(seconds, 1e-9), 2),
-                     timestamp=time.time())
-        if not self.is_chief:
-            return
-        save_checkpoint(os.path.join(self.outdir, CHECKPOINT_FILE), gan, {"kimg": kimg, "tick": epoch + 1})
+
+class _TickWriter:
+    """The end of a tick, on the chief: checkpoint (atomic), then stats line, sample grid, TensorBoard and
+    snapshot. A run killed after the checkpoint re-emits the rest on resume (`catch_up`)."""
+
+    def __init__(self, outdir, config, grid_z, grid_labels):
+        self.outdir = outdir
+        self.config = config
+        self.grid_z = grid_z
+        self.grid_labels = grid_labels
+        self.writer = tf.summary.create_file_writer(os.path.join(outdir, "logs"))
+
+    def end_tick(self, gan, stats, phase):
+        save_checkpoint(os.path.join(self.outdir, CHECKPOINT_FILE), gan,
+                        {"kimg": stats["kimg"], "tick": stats["tick"], "phase": list(phase), "stats": stats})
+        self.emit(gan, stats)
+
+    def emit(self, gan, stats):
         with open(os.path.join(self.outdir, STATS_FILE), "a") as f:
             f.write(json.dumps(stats) + "\n")
+        kimg = stats["kimg"]
         images = to_uint8(gan.generator_ema(self.grid_z, labels=self.grid_labels, noise_mode="const"))
         _save_grid(images, images.shape[1:3], os.path.join(self.outdir, f"fakes{int(round(kimg)):06d}.png"))
-        with self.writer.as_default(step=int(gan.nimg.numpy())):
+        with self.writer.as_default(step=int(round(kimg * 1000))):
             for name, value in stats.items():
-                if name not in ("tick", "timestamp"):
+                if name not in ("tick", "timestamp") and isinstance(value, (int, float)):
                     tf.summary.scalar(name, value)
             tf.summary.image("fakes", images[: min(16, len(images))].astype(np.float32) / 255.0, max_outputs=16)
         self.writer.flush()
-        if (epoch + 1) % self.snapshot_ticks == 0:
+        if stats["tick"] % self.config.snapshot_ticks == 0:
             from keras_stylegan.zoo.presets import save_preset
 
             save_preset(os.path.join(self.outdir, snapshot_name(kimg)), gan.generator_ema,
-                        gan.discriminator, metadata={"kimg": kimg, "training_options": self.options})
+                        gan.discriminator, metadata={"kimg": kimg, "training_options": self.config.to_json()})
+
+    def catch_up(self, gan, metadata):
+        """Re-emits the last tick's stats line, grid and snapshot if a kill came right after its checkpoint."""
+        stats = metadata.get("stats")
+        done = read_stats(self.outdir)
+        if stats and (not done or done[-1].get("tick", 0) < stats["tick"]):
+            self.emit(gan, stats)
 
 
-def _resolve_options(outdir, requested):
-    """A new run's options, or the stored ones of a run being resumed (only `kimg` may change)."""
-    path = os.path.join(outdir, OPTIONS_FILE)
-    if not os.path.exists(path):
-        return requested, False
-    with open(path) as f:
-        stored = json.load(f)
-    stored["kimg"] = requested["kimg"]
-    return stored, True
+def _gpu_visible():
+    try:
+        return bool(tf.config.list_physical_devices("GPU"))
+    except Exception:  # pragma: no cover - no device query on this build
+        return False
 
 
-def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, kimg=1000.0, batch_size=None,
-          augment="ada", augment_p=0.0, ada_target=0.6, ada_kimg=500.0, r1_gamma=None, r1_interval=None,
-          learning_rate=None,
-          loss="logistic", channel_base=None, channel_max=None, mapping_layers=None, z_dim=None, w_dim=None,
-          ema_kimg=None, mbstd_group_size=None, xflip=False, fit="crop", tick_kimg=4.0, snapshot_ticks=10, lod_initial_resolution=8,
-          lod_training_kimg=600.0, lod_transition_kimg=600.0, conditional=False, seed=0, strategy=None,
-          grid_size=32, verbose="auto"):
+def _peak_memory_gb():
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB on Linux
+    except (ImportError, OSError):  # pragma: no cover
+        return float("nan")
+
+
+def _duration(seconds):
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    if seconds >= 86400:
+        return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def tick_line(stats, total_kimg):
+    """The one line printed per tick: kimg, sec/kimg, ETA to `total_kimg`, losses, p, lod, memory."""
+    kimg = stats["kimg"]
+    sec_per_kimg = stats["sec_per_kimg"]
+    eta = max(total_kimg - kimg, 0.0) * sec_per_kimg
+    return (f"tick {stats['tick']:<5d} kimg {kimg:<9.3f} sec/kimg {sec_per_kimg:<8.2f} ETA {_duration(eta):<8s} "
+            f"g_loss {stats.get('g_loss', float('nan')):.3f}  d_loss {stats.get('d_loss', float('nan')):.3f}  "
+            f"p {stats.get('augment_p', 0.0):.3f}  lod {stats.get('lod', 0.0):.2f}  "
+            f"mem {stats.get('peak_memory_gb', float('nan')):.2f} GB")
+
+
+def _check_memory(data, resolution, channels):
+    """Refuses, before any image is decoded, a resolution whose images could not fit in memory."""
+    from keras_stylegan.data.images import scan_source
+
+    if not isinstance(data, (str, os.PathLike)):
+        return
+    import zipfile
+
+    try:
+        count = len(scan_source(data).names or [])
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"cannot read {os.fspath(data)} as a zip file: {error}") from None
+    needed = count * resolution[0] * resolution[1] * (channels or 4)
+    if needed > MAX_DATA_BYTES:
+        raise ValueError(f"{count} images at {format_resolution(resolution)} need {needed / 2 ** 30:.1f} GiB of "
+                         f"memory (limit {MAX_DATA_BYTES / 2 ** 30:.0f} GiB): train at a smaller resolution")
+
+
+def _requested_config(config, options, override):
+    """The config asked for, and the names the caller chose explicitly (compared on resume)."""
+    if config is None:
+        config = TrainingConfig()
+    elif isinstance(config, dict):
+        config = TrainingConfig.from_json(config)
+    elif not isinstance(config, TrainingConfig):
+        raise ValueError(f"`config` must be a TrainingConfig. Received: {type(config).__name__}")
+    defaults = TrainingConfig()
+    explicit = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
+    requested = config.replace(**options)
+    explicit |= set(options)
+    override = dict(override or {})
+    if override:
+        requested = requested.replace(**override)
+    return requested, explicit, set(override)
+
+
+def train(data, outdir, config=None, strategy=None, verbose="auto", override=None, **options):
     """Trains (or resumes) a run in `outdir` on images from `data`; returns the `StyleGAN`.
 
     Everything the run needs is in `outdir`: starting again on the same directory continues
     where the last checkpoint left off (images shown, lod, optimizer states, EMA, w_avg, ADA p,
-    random streams), with `kimg` as the new total.
+    random streams). A resumed run keeps its options: one asked for with another value is
+    refused (`ResumeMismatch`) unless passed in `override`; `kimg`, `tick_kimg`,
+    `snapshot_ticks` and `grid_size` may change freely.
 
     Args:
         data: folder, zip, .npz/.npy or array of images (see `keras_stylegan.data.image_dataset`).
         outdir: run directory.
-        architecture: `"stylegan2"` or `"stylegan"` (progressive growing).
-        resolution: training resolution, int or `"WxH"`.
-        channels: image channels (default: the data's).
-        kimg: total thousands of real images to show.
-        batch_size: global batch (default: stylegan2-ada's choice for the resolution; for
-            StyleGAN, NVIDIA's per-resolution schedule when `None`).
-        augment: `"ada"`, `"fixed"` or `"none"`.
-        augment_p: fixed (or initial) augmentation probability.
-        ada_target: ADA target for `E[sign(D(reals))]`.
-        ada_kimg: ADA speed: thousands of images for p to be able to go from 0 to 1 (NVIDIA: 500;
-            short runs on small datasets want it faster, e.g. 100).
-        r1_gamma: R1 weight (default: stylegan2-ada's `0.0002 * res^2 / batch`; 10 for StyleGAN).
-        r1_interval: lazy R1 every this many steps (default 16 for StyleGAN2, 1 for StyleGAN as
-            NVIDIA's; 16 with StyleGAN halves an 8x8 growing step on the CPU, less at full size:
-            `benchmarks/training_speed.py`).
-        learning_rate, loss, channel_base, channel_max, mapping_layers, z_dim, w_dim, ema_kimg:
-            override the defaults of `default_options`.
-        mbstd_group_size: discriminator minibatch-stddev group (default 4; NVIDIA's CIFAR-10 config
-            uses 32, a larger group lets D see a lack of variety); must divide the batch.
-        xflip: mirror half the reals (dataset x-flips).
-        fit: `"crop"` or `"resize"` images to the training shape.
-        tick_kimg: thousands of images per tick (one `fit()` epoch: stats, grid, checkpoint).
-        snapshot_ticks: write a network snapshot preset every this many ticks.
-        lod_initial_resolution, lod_training_kimg, lod_transition_kimg: progressive growing.
-        conditional: train on the class labels of the data's `dataset.json`.
-        seed: seed of initialization, data order and every random stream.
+        config: a `TrainingConfig` (default: its defaults; `cfg` `auto` with a GPU, else `cpu`).
         strategy: `None`, `"mirrored"`, `"multiworker"` or a `tf.distribute.Strategy`.
-        grid_size: images in the per-tick sample grid.
-        verbose: Keras progress display.
+        verbose: 0 silent; 1 start summary, progress bar and a line per tick; 2 the same without
+            the progress bar; `"auto"`: 1 on a terminal, else 2.
+        override: `{option: value}` applied even to a resumed run (e.g. `{"learning_rate": 0.001}`).
+        **options: any `TrainingConfig` field, replacing the config's (e.g. `kimg=200`).
 
     Example:
     >>> gan = train("emoji.zip", "runs/emoji", resolution=32, channels=4, kimg=200)  # doctest: +SKIP
     """
-    if architecture not in ("stylegan", "stylegan2"):
-        raise ValueError(f"`architecture` must be 'stylegan' or 'stylegan2'. Received: {architecture!r}")
-    if augment not in AUGMENT_MODES:
-        raise ValueError(f"`augment` must be one of {AUGMENT_MODES}. Received: {augment!r}")
-    if not (isinstance(kimg, (int, float)) and kimg > 0):
-        raise ValueError(f"`kimg` must be a positive number. Received: {kimg!r}")
+    requested, explicit, overridden = _requested_config(config, options, override)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    say = print if verbose else (lambda *args, **kwargs: None)
     outdir = os.path.abspath(os.fspath(outdir))
-    resolution = parse_resolution(resolution)
+    options_path = os.path.join(outdir, OPTIONS_FILE)
+    stored = None
+    if os.path.exists(options_path):
+        try:
+            with open(options_path) as f:
+                stored = TrainingConfig.from_json(json.load(f))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
+            raise ValueError(f"{options_path} is not a training-options file: {error}") from None
+        compared = sorted(name for name in explicit - overridden if name not in TrainingConfig.RUNTIME_FIELDS)
+        changes = [(name, getattr(stored, name), getattr(requested, name))
+                   for name in changed_options(stored, requested, compared)]
+        if changes:
+            raise ResumeMismatch(outdir, changes)
+        keep = {name: getattr(requested, name) for name in TrainingConfig.RUNTIME_FIELDS
+                if name in explicit or name == "kimg"}
+        keep.update({name: getattr(requested, name) for name in overridden})
+        requested = stored.replace(**keep)
+    resolution = requested.resolution
+    _check_memory(data, resolution, requested.channels)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        images, info = read_images(data, resolution, channels=channels, fit=fit)
+        images, info = read_images(data, resolution, channels=requested.channels, fit=requested.fit)
     if info.num_upscaled == info.num_images:
         raise ValueError(f"resolution {format_resolution(resolution)} is larger than every image in {info.source}: "
                          "train at the images' size or smaller")
@@ -269,100 +334,141 @@ def train(data, outdir, architecture="stylegan2", resolution=32, channels=None, 
         warnings.warn(warning.message, stacklevel=2)
     if info.num_images < 2:
         raise ValueError(f"{info.source} has {info.num_images} readable image(s): too few to train on")
-    if conditional and info.labels is None:
+    if requested.conditional and info.labels is None:
         raise ValueError(f"conditional=True but {info.source} has no labels (dataset.json)")
-    requested = dict(default_options(architecture, resolution, info.channels, batch_size, r1_gamma))
-    overrides = dict(learning_rate=learning_rate, channel_base=channel_base, channel_max=channel_max,
-                     mapping_layers=mapping_layers, z_dim=z_dim, w_dim=w_dim, ema_kimg=ema_kimg,
-                     mbstd_group_size=mbstd_group_size, r1_interval=r1_interval)
-    requested.update({k: v for k, v in overrides.items() if v is not None})
-    requested.update(
-        architecture=architecture, resolution=list(resolution), channels=info.channels, kimg=float(kimg),
-        augment=augment, augment_p=float(augment_p), ada_target=float(ada_target), ada_kimg=float(ada_kimg),
-        loss=loss, xflip=bool(xflip), fit=fit, tick_kimg=float(tick_kimg), snapshot_ticks=int(snapshot_ticks),
-        lod_initial_resolution=int(lod_initial_resolution), lod_training_kimg=float(lod_training_kimg),
-        lod_transition_kimg=float(lod_transition_kimg), num_classes=info.num_classes if conditional else 0,
-        seed=int(seed), data=str(data) if isinstance(data, (str, os.PathLike)) else "array",
-        num_images=info.num_images, batch_schedule=None,
-    )
-    if architecture == "stylegan" and batch_size is None:
-        requested["batch_schedule"] = {str(k): v // 8 for k, v in STYLEGAN_MINIBATCH.items()}  # per-GPU sizes
-    options, resuming = _resolve_options(outdir, requested)
-    group = options.get("mbstd_group_size", 4)
-    batches = [options["batch_size"]] + list((options.get("batch_schedule") or {}).values())
-    if not (isinstance(group, int) and group >= 0) or any(group and b % min(group, b) for b in batches):
-        raise ValueError(f"`mbstd_group_size` must be 0 (off) or divide the batch size {options['batch_size']}. "
-                         f"Received: {group!r}")
-    if resuming and list(options["resolution"]) != list(resolution):
-        raise ValueError(f"{outdir} is a run at {format_resolution(options['resolution'])}, not "
-                         f"{format_resolution(resolution)}: use another --outdir")
 
     if isinstance(strategy, str) or strategy is None:
         strategy = make_strategy(strategy)
-    keras.utils.set_random_seed(options["seed"])
+    replicas = strategy.num_replicas_in_sync
+    gpu = _gpu_visible()
+    if stored is None:
+        config = requested.resolve(resolution, info.channels, info.num_classes, replicas=replicas, gpu=gpu)
+        reason = ("chosen" if requested.cfg else ("a GPU is visible" if gpu else "no GPU is visible"))
+    else:
+        config = requested
+        reason = "stored in the run"
+    schedule = config.schedule(replicas)
+    keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        gan = build_gan(options)
-        gan.compile(learning_rate=options["learning_rate"])  # also creates the optimizer slots
+        gan = build_gan(config, schedule)
+        gan.compile(learning_rate=schedule.learning_rate(0))  # also creates the optimizer slots
     is_chief = _is_chief(strategy)
     os.makedirs(outdir, exist_ok=True)
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
     metadata = {}
     if os.path.exists(checkpoint):
         metadata = load_checkpoint(checkpoint, gan)
-        gan.sync_lod()
-    elif not resuming and is_chief:  # other workers write nothing (TF's multi-worker advice)
-        with atomic_path(os.path.join(outdir, OPTIONS_FILE)) as tmp, open(tmp, "w") as f:
-            json.dump(options, f, indent=2)
-        _save_grid(images[:grid_size], resolution, os.path.join(outdir, "reals.png"))
+    if is_chief and (stored is None or overridden):  # other workers write nothing (TF's multi-worker advice)
+        with atomic_path(options_path) as tmp, open(tmp, "w") as f:
+            json.dump(dict(config.to_json(), data=str(data) if isinstance(data, (str, os.PathLike)) else "array",
+                           num_images=info.num_images), f, indent=2)
+    if stored is None and is_chief:
+        _save_grid(images[: config.grid_size], resolution, os.path.join(outdir, "reals.png"))
     with strategy.scope():
         if _multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
             _broadcast_from_chief(strategy, gan)
 
-    grid_z = np.random.RandomState(options["seed"] + 123).randn(grid_size, options["z_dim"]).astype("float32")
-    grid_labels = None
-    if options["num_classes"]:
-        grid_labels = np.arange(grid_size) % options["num_classes"]
-    callback = RunCallback(outdir, options, grid_z, grid_labels, options["snapshot_ticks"], is_chief)
-    total_nimg = int(options["kimg"] * 1000)
-    tick = int(metadata.get("tick", 0))
-    labels = info.labels if options["num_classes"] else None
-    while int(gan.nimg.numpy()) < total_nimg:
-        nimg = int(gan.nimg.numpy())
-        batch = _batch_size_at(options, gan, nimg)
-        steps = max(1, int(round(options["tick_kimg"] * 1000 / batch)))
-        # One fit() for every tick at this batch size and lowest level of detail (all ticks, unless
-        # growing); the lowest lod a tick reaches (at its end) decides which blocks it skips.
-        min_lod = _min_lod_until(gan, nimg + steps * batch)
-        ticks, at = 0, nimg
-        while (at < total_nimg and _batch_size_at(options, gan, at) == batch
-               and _min_lod_until(gan, at + steps * batch) == min_lod):
-            ticks, at = ticks + 1, at + steps * batch
-        gan.set_min_lod(min_lod)
+    nimg = int(gan.nimg.numpy())
+    total_nimg = int(math.ceil(config.kimg * 1000 - 1e-6))
+    say(f"Preset: {config.cfg} ({reason}); {config.describe()}")
+    say(f"Networks: G {gan.generator.count_params():,} parameters, D {gan.discriminator.count_params():,}")
+    skipped = f", {info.num_skipped} unreadable file(s) skipped" if info.num_skipped else ""
+    say(f"Data: {info.num_images} images from {info.source}{skipped}")
+    if metadata or stored is not None:
+        say(f"Resuming {outdir} at kimg {nimg / 1000:.3f} of {config.kimg:g}")
+    else:
+        say(f"New run in {outdir}, to kimg {config.kimg:g}")
+
+    grid_z = np.random.RandomState(config.seed + 123).randn(config.grid_size, config.z_dim).astype("float32")
+    grid_labels = np.arange(config.grid_size) % config.num_classes if config.num_classes else None
+    writer = _TickWriter(outdir, config, grid_z, grid_labels) if is_chief else None
+    if writer and metadata:
+        gan.sync_lod()
+        writer.catch_up(gan, metadata)
+    loop = _TickLoop(gan, config, schedule, writer, total_nimg, int(metadata.get("tick", 0)), verbose)
+    labels = info.labels if config.num_classes else None
+    last_phase = tuple(metadata["phase"]) if metadata.get("phase") else schedule.phase(nimg)
+    while nimg < total_nimg:
+        phase = schedule.phase(nimg)
+        if phase != last_phase and schedule.progressive:
+            gan.reset_optimizers()
+        last_phase = loop.phase = phase
+        gan.set_learning_rate(schedule.learning_rate(nimg))
+        gan.set_min_lod(phase[0] if schedule.progressive else 0)
+        batch = schedule.batch(nimg)
+        phase_steps = schedule.phase_steps(nimg, total_nimg)
+        tick_steps = -(-(loop.tick_end - nimg) // batch)
+        if nimg == loop.tick_start and phase_steps >= tick_steps:
+            steps, epochs = tick_steps, phase_steps // tick_steps  # whole ticks: one fit() for all of them
+        else:
+            steps, epochs = min(tick_steps, phase_steps), 1  # a tick cut by a phase change, or the last one
         # The k-th image shown depends on (seed, k) only: a resumed run sees what an uninterrupted one does.
-        stream = training_stream(images, batch, first_image=nimg, labels=labels, xflip=options["xflip"],
-                                 seed=options["seed"])
-        gan.fit(stream, steps_per_epoch=steps, initial_epoch=tick, epochs=tick + ticks, callbacks=[callback],
-                shuffle=False, verbose=verbose)
-        if callback.failure:
-            raise TrainingError(f"training stopped: {callback.failure}; the last good checkpoint is kept in "
-                                f"{checkpoint}")
-        tick += ticks
+        # One stream serves all the ticks of a phase (opening a tf.data iterator costs seconds on a busy CPU).
+        stream = training_stream(images, batch, first_image=nimg, labels=labels, xflip=config.xflip,
+                                 seed=config.seed)
+        loop.steps = steps
+        gan.fit(stream, steps_per_epoch=steps, initial_epoch=loop.tick, epochs=loop.tick + epochs,
+                callbacks=[loop.stop, loop], shuffle=False, verbose=1 if verbose == 1 else 0)
+        if loop.stop.failure:
+            raise TrainingError(_failure_message(loop.stop.failure, checkpoint))
+        nimg = int(gan.nimg.numpy())
     return gan
 
 
-def _batch_size_at(options, gan, nimg):
-    """The global batch: fixed, or StyleGAN's per-resolution schedule while growing."""
-    schedule = options.get("batch_schedule")
-    if not schedule or not gan.progressive:
-        return options["batch_size"]
-    lod = float(gan.lod(nimg))
-    side = min(options["resolution"]) >> int(math.floor(lod))
-    return int(schedule.get(str(side), options["batch_size"]))
+class _TickLoop(keras.callbacks.Callback):
+    """Ends ticks as NVIDIA's loop does: at the first step that reaches the tick's last image or the
+    run's; a tick may span several `fit()` calls (a phase change inside it)."""
+
+    def __init__(self, gan, config, schedule, writer, total_nimg, tick, verbose):
+        super().__init__()
+        self.gan, self.config, self.schedule, self.writer = gan, config, schedule, writer
+        self.total_nimg, self.tick, self.verbose = total_nimg, tick, verbose
+        self.tick_nimg = int(math.ceil(config.tick_kimg * 1000 - 1e-6))
+        self.stop = NonFiniteStop()
+        self.phase, self.steps, self.chunks = (0, 0), 0, []
+        self._start_tick(int(gan.nimg.numpy()))
+
+    def _start_tick(self, nimg):
+        self.tick_start, self.tick_end, self.tick_clock, self.chunks = nimg, nimg + self.tick_nimg, time.time(), []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stop.failure:
+            return  # never checkpoint a diverged state
+        self.chunks.append((self.steps, {k: float(v) for k, v in (logs or {}).items()}))
+        nimg = int(self.gan.nimg.numpy())
+        if nimg < self.tick_end and nimg < self.total_nimg:
+            return
+        self.tick += 1
+        self.gan.sync_lod()
+        seconds = time.time() - self.tick_clock
+        stats = _tick_stats(self.chunks)
+        stats.update(tick=self.tick, kimg=round(nimg / 1000, 3), sec_per_tick=round(seconds, 2),
+                     sec_per_kimg=round(seconds * 1000 / max(nimg - self.tick_start, 1), 3),
+                     kimg_per_hour=round((nimg - self.tick_start) / 1000 * 3600 / max(seconds, 1e-9), 2),
+                     peak_memory_gb=round(_peak_memory_gb(), 3), timestamp=time.time())
+        if self.writer:
+            self.writer.end_tick(self.gan, stats, self.phase)
+        if self.verbose:
+            print(tick_line(stats, self.config.kimg), flush=True)
+        self._start_tick(nimg)
 
 
-def _min_lod_until(gan, nimg):
-    """The whole levels of detail that stay hidden until `nimg` images (lod only decreases)."""
-    return int(math.floor(float(gan.lod(nimg)))) if gan.progressive else 0
+def _tick_stats(chunks):
+    """One tick's stats from its `fit()` calls: step-weighted means, and the last value of counters."""
+    total = sum(steps for steps, _ in chunks)
+    stats = {}
+    for name in chunks[-1][1]:
+        if name in ("lod", "kimg", "augment_p"):
+            stats[name] = chunks[-1][1][name]
+        else:
+            stats[name] = sum(steps * logs.get(name, 0.0) for steps, logs in chunks) / total
+    return stats
+
+
+def _failure_message(failure, checkpoint):
+    if os.path.exists(checkpoint):
+        return f"training stopped: {failure}; the last good checkpoint is kept in {checkpoint}"
+    return f"training stopped: {failure}; no checkpoint was written yet (the first is written at the end of tick 1)"
 
 
 def _broadcast_from_chief(strategy, gan):

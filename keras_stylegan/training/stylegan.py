@@ -15,7 +15,7 @@ from keras_stylegan.layers.noise import check_noise_mode, noise_layers, noise_la
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
-from keras_stylegan.training.schedule import ema_beta, lod_at
+from keras_stylegan.training.schedule import Schedule, ema_beta
 
 AUGMENT_MODES = ("none", "fixed", "ada")
 DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025}
@@ -47,6 +47,32 @@ def _multi_worker():
     strategy = tf.distribute.get_strategy()
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
         strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)
+
+
+def _accepts_pipeline(function):
+    import inspect
+
+    try:
+        return "pipeline" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+
+
+class Latest(keras.metrics.Metric):
+    """The last value it was given (a counter's current value, where `Mean` would average a tick)."""
+
+    def __init__(self, name="latest", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.value = self.add_variable(shape=(), initializer="zeros", name="value", aggregation="only_first_replica")
+
+    def update_state(self, value, sample_weight=None):
+        self.value.assign(tf.cast(value, self.value.dtype))
+
+    def result(self):
+        return tf.identity(self.value)
+
+    def reset_state(self):
+        self.value.assign(0.0)
 
 
 @register
@@ -84,10 +110,13 @@ class StyleGAN(keras.Model):
         ada_target: ADA's target for `E[sign(D(reals))]`.
         ada_interval: adjust p every this many steps.
         ada_kimg: thousands of images for p to go from 0 to 1.
+        augpipe: NVIDIA's augmentation pipeline preset (`"bgc"`, `"blit"`, `"geom"`, `"color"`, ...).
         seed: seed of every random stream of the train step.
         train_noise_mode: the generator's noise inputs while training: `"random"` (NVIDIA; fresh
             maps every pass, drawn for the global batch and sliced per replica, like z) or
             `"const"`/`"none"`.
+        schedule: the run's `Schedule` (its growing parameters replace the `lod_*` arguments), so
+            the train step and the run loop ask the same object for the level of detail.
 
     Example:
     >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2)
@@ -104,7 +133,7 @@ class StyleGAN(keras.Model):
                  style_mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None, wgan_lambda=10.0, wgan_drift=0.001,
                  lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
                  augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, train_noise_mode="random",
-                 **kwargs):
+                 augpipe="bgc", schedule=None, **kwargs):
         super().__init__(**kwargs)
         if tuple(generator.resolution) != tuple(discriminator.resolution) or \
                 generator.channels != discriminator.channels:
@@ -133,9 +162,13 @@ class StyleGAN(keras.Model):
         self.ema_rampup = ema_rampup
         self.wgan_lambda = float(wgan_lambda)
         self.wgan_drift = float(wgan_drift)
+        if schedule is not None:
+            lod_initial_resolution = schedule.lod_initial_resolution
+            lod_training_kimg, lod_transition_kimg = schedule.lod_training_kimg, schedule.lod_transition_kimg
         self.lod_initial_resolution = int(lod_initial_resolution)
         self.lod_training_kimg = float(lod_training_kimg)
         self.lod_transition_kimg = float(lod_transition_kimg)
+        self.augpipe = str(augpipe)
         self.augment = check_choice("augment", augment, AUGMENT_MODES)
         if not 0.0 <= float(augment_p) <= 1.0:
             raise ValueError(f"`augment_p` must be in [0, 1]. Received: {augment_p!r}")
@@ -153,8 +186,11 @@ class StyleGAN(keras.Model):
         self.progressive = self.architecture == "stylegan"
         self.min_lod = 0  # see set_min_lod
         self.max_lod = generator.synthesis.max_lod
-        min_side = min(generator.resolution)
-        self.initial_lod = max(0, int(round(math.log2(min_side / max(4, self.lod_initial_resolution)))))
+        if schedule is None or schedule.progressive != self.progressive:
+            schedule = Schedule(generator.resolution, self.progressive, self.lod_initial_resolution,
+                                self.lod_training_kimg, self.lod_transition_kimg)
+        self.schedule = schedule
+        self.initial_lod = schedule.initial_lod
         counter = dict(shape=(), dtype="int64", initializer="zeros", trainable=False)
         # Counters advance identically on every replica; "only_first_replica" keeps them consistent.
         self.nimg = self.add_weight(name="nimg", aggregation="only_first_replica", **counter)
@@ -164,8 +200,10 @@ class StyleGAN(keras.Model):
                                  trainable=False)
         # Sum of sign(D(reals)) and count since the last ADA adjustment.
         self.ada_stats = self.add_weight(name="ada_stats", shape=(2,), initializer="zeros", trainable=False)
-        names = ["g_loss", "d_loss", "real_score", "fake_score", "r1", "pl", "lod", "kimg", "augment_p"]
+        names = ["g_loss", "d_loss", "real_score", "fake_score", "r1", "pl"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # The progress bar and the tick's stats show where training is, not the tick's mean.
+        self.trackers.update({name: Latest(name=name) for name in ("lod", "kimg", "augment_p")})
         self.built = True
         self._build_sublayers()
 
@@ -187,16 +225,43 @@ class StyleGAN(keras.Model):
         Args:
             g_optimizer: generator optimizer (default Adam, lr 0.0025 StyleGAN2 / 0.001 StyleGAN,
                 betas (0, 0.99), epsilon 1e-8; with lazy regularization every k steps the lr is
-                scaled by `k / (k + 1)` and the betas raised to that power).
+                scaled by `k / (k + 1)` and the betas raised to that power, as NVIDIA: for G
+                always with StyleGAN2 (also when `pl_weight` is 0, as stylegan2-ada's `cifar`),
+                for D only with the logistic loss's lazy R1 (WGAN-GP's penalty runs every step)).
             d_optimizer: discriminator optimizer (same defaults).
             learning_rate: learning rate of the default optimizers.
         """
         super().compile(**kwargs)
         lr = DEFAULT_LEARNING_RATE[self.architecture] if learning_rate is None else float(learning_rate)
-        g_interval = self.pl_interval if self.pl_weight > 0 else 0
-        self.g_optimizer = g_optimizer or self._adam(lr, g_interval, "g_adam")
-        self.d_optimizer = d_optimizer or self._adam(lr, self.r1_interval if self.r1_interval > 1 else 0, "d_adam")
+        self.g_optimizer = g_optimizer or self._adam(lr, self.g_reg_interval, "g_adam")
+        self.d_optimizer = d_optimizer or self._adam(lr, self.d_reg_interval, "d_adam")
         self.build_optimizers()  # a distribution strategy cannot create slots inside the train step
+
+    @property
+    def g_reg_interval(self):
+        """G's lazy-regularization interval for the Adam correction (0: none). NVIDIA's
+        stylegan2-ada corrects G whenever it has a reg phase, even with `pl_weight=0`."""
+        return self.pl_interval if (self.architecture == "stylegan2" or self.pl_weight > 0) else 0
+
+    @property
+    def d_reg_interval(self):
+        """D's lazy-regularization interval for the Adam correction (0: none, e.g. WGAN-GP)."""
+        return self.r1_interval if self.loss == "logistic" and self.r1_interval > 1 else 0
+
+    def set_learning_rate(self, learning_rate):
+        """Sets both default optimizers' learning rate (with their lazy-regularization correction)."""
+        for optimizer, interval in ((self.g_optimizer, self.g_reg_interval), (self.d_optimizer, self.d_reg_interval)):
+            ratio = interval / (interval + 1) if interval else 1.0
+            optimizer.learning_rate = float(learning_rate) * ratio
+
+    def reset_optimizers(self):
+        """Zeroes both optimizers' state (moments and step count; not the learning rate), as NVIDIA's
+        StyleGAN loop does when a resolution starts or ends fading in (`reset_opt_for_new_lod`)."""
+        for optimizer in (self.g_optimizer, self.d_optimizer):
+            keep = {id(getattr(optimizer, "_learning_rate", None))}
+            for variable in optimizer.variables:
+                if id(variable) not in keep:
+                    variable.assign(tf.zeros(variable.shape, variable.dtype))
 
     @staticmethod
     def _adam(lr, interval, name):
@@ -230,7 +295,7 @@ class StyleGAN(keras.Model):
             lod_initial_resolution=self.lod_initial_resolution, lod_training_kimg=self.lod_training_kimg,
             lod_transition_kimg=self.lod_transition_kimg, augment=self.augment, augment_p=self.augment_p,
             ada_target=self.ada_target, ada_interval=self.ada_interval, ada_kimg=self.ada_kimg, seed=self.seed,
-            train_noise_mode=self.train_noise_mode,
+            train_noise_mode=self.train_noise_mode, augpipe=self.augpipe,
         )
         return config
 
@@ -245,10 +310,7 @@ class StyleGAN(keras.Model):
 
     def lod(self, nimg=None):
         """Level of detail after `nimg` images (default: images shown so far); 0 without growing."""
-        if not self.progressive:
-            return tf.constant(0.0)
-        nimg = self.nimg if nimg is None else nimg
-        return lod_at(nimg, self.max_lod, self.initial_lod, self.lod_training_kimg, self.lod_transition_kimg)
+        return self.schedule.lod_tensor(self.nimg if nimg is None else nimg)
 
     def set_min_lod(self, min_lod):
         """Promises that `lod` stays >= `min_lod` (an int) in the coming steps, so the train step
@@ -296,7 +358,9 @@ class StyleGAN(keras.Model):
         ctx, replicas = _replica_context()
         replica = tf.cast(ctx.replica_id_in_sync_group if replicas > 1 else 0, tf.int64)
         seed = self._seed(salt) + tf.stack([tf.constant(0, tf.int64), replica * 7919])
-        return augment(images, self.p, seed)
+        if _accepts_pipeline(augment):
+            return augment(images, self.p, seed, pipeline=self.augpipe)
+        return augment(images, self.p, seed)  # an augment() without pipelines (before NVIDIA's presets)
 
     # ---- the step -----------------------------------------------------------------------
 

@@ -56,7 +56,16 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     ("not_power_of_two", "power of two"),
     ("too_large", "larger than every image"),
     ("bad_kimg", "kimg"),
-    ("bad_mbstd", "mbstd_group_size"),
+    ("bad_mbstd", "--mbstd must be 0 (off) or divide"),
+    ("kimg_inf", "--kimg must be a finite number"),
+    ("tick_inf", "--tick must be a finite number"),
+    ("ema_nan", "--ema must be a finite number"),
+    ("target_nan", "--target must be a finite number"),
+    ("lr_nan", "--lr must be a finite number"),
+    ("huge_resolution", "resolution"),
+    ("stylegan_preset", "StyleGAN2 preset"),
+    ("bad_override", "--override takes OPTION=VALUE"),
+    ("corrupt_zip", "cannot read"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
     data = write_images(tmp_path / "data")
@@ -68,7 +77,17 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
         "too_large": ["--data", str(data), "--resolution", "64"],
         "bad_kimg": ["--data", str(data), "--kimg", "abc"],
         "bad_mbstd": ["--data", str(data), "--resolution", "8", "--batch", "4", "--mbstd", "3"],
+        "kimg_inf": ["--data", str(data), "--kimg", "inf"],
+        "tick_inf": ["--data", str(data), "--tick", "inf"],
+        "ema_nan": ["--data", str(data), "--ema", "nan"],
+        "target_nan": ["--data", str(data), "--target", "nan"],
+        "lr_nan": ["--data", str(data), "--lr", "nan"],
+        "huge_resolution": ["--data", str(data), "--resolution", "16384"],
+        "stylegan_preset": ["--data", str(data), "--arch", "stylegan", "--cfg", "paper256"],
+        "bad_override": ["--data", str(data), "--override", "nope=1"],
+        "corrupt_zip": ["--data", str(tmp_path / "corrupt.zip")],
     }[case]
+    (tmp_path / "corrupt.zip").write_bytes(b"PK\x03\x04 not really a zip")
     result = CliRunner().invoke(cli, ["train", "--outdir", str(tmp_path / "run")] + args)
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -81,3 +100,32 @@ def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
                            "--outdir", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "Error: --data not found" in proc.stderr
+
+
+def test_stylegan_without_batch_uses_nvidias_table(tmp_path):
+    data = write_images(tmp_path / "data", n=8, size=8)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(run), "--arch", "stylegan",
+                                      "--kimg", "0.128", "--tick", "0.128", "--resolution", "8", "--cmax", "8",
+                                      "--cbase", "32", "--zdim", "8", "--wdim", "8", "--map", "1", "--aug", "none"])
+    assert result.exit_code == 0, result.output
+    options = json.load(open(run / "training_options.json"))
+    assert options["batch_table"] == {"8": 128} and options["learning_rate_table"] == {"8": 0.001}
+    assert [json.loads(line)["kimg"] for line in open(run / "stats.jsonl")] == [0.128]
+    assert result.output.startswith("Preset: ")  # the start summary, then a line per tick off a terminal
+    assert "tick 1 " in result.output
+
+
+def test_resume_with_a_changed_option_is_refused_then_overridden(tmp_path):
+    data = write_images(tmp_path / "data")
+    run = tmp_path / "run"
+    args = ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.008"] + TINY
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    args = ["train", "--data", str(data), "--outdir", str(run), "--kimg", "0.016"] + TINY
+    result = CliRunner().invoke(cli, args + ["--gamma", "0.5"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--gamma" in lines[0] and "--override gamma=0.5" in lines[0], result.output
+    result = CliRunner().invoke(cli, args + ["--override", "gamma=0.5"])
+    assert result.exit_code == 0, result.output
+    assert "Resuming" in result.output and json.load(open(run / "training_options.json"))["r1_gamma"] == 0.5

@@ -88,6 +88,14 @@ def test_compile_defaults_are_nvidias_with_lazy_regularization_correction():
     sg1 = tiny_gan("stylegan")
     assert float(sg1.g_optimizer.learning_rate) == pytest.approx(0.001)
     assert sg1.r1_interval == 1 and sg1.pl_weight == 0
+    # NVIDIA's lazy-regularization corrections: G keeps its ratio without path length (cifar), WGAN-GP's
+    # penalty runs every step so D has none, and StyleGAN (2019) has no lazy regularization at all.
+    no_pl = tiny_gan(pl_weight=0.0)
+    assert float(no_pl.g_optimizer.learning_rate) == pytest.approx(0.0025 * 4 / 5)
+    assert no_pl.g_optimizer.beta_2 == pytest.approx(0.99 ** (4 / 5))
+    wgan = tiny_gan(loss="wgan-gp")
+    assert float(wgan.d_optimizer.learning_rate) == pytest.approx(0.0025) and wgan.d_optimizer.beta_2 == 0.99
+    assert float(sg1.d_optimizer.learning_rate) == float(sg1.g_optimizer.learning_rate) == pytest.approx(0.001)
 
 
 def test_fit_trains_counts_and_tracks():
@@ -186,7 +194,8 @@ def test_growing_run_skips_hidden_levels_per_phase(tmp_path):
     original = StyleGAN.set_min_lod
 
     def record(self, min_lod):
-        seen.append((int(self.nimg.numpy()), min_lod))
+        if not seen or seen[-1][1] != min_lod:
+            seen.append((int(self.nimg.numpy()), min_lod))
         original(self, min_lod)
 
     StyleGAN.set_min_lod = record
@@ -195,10 +204,12 @@ def test_growing_run_skips_hidden_levels_per_phase(tmp_path):
                     lod_training_kimg=0.008, lod_transition_kimg=0.008, **dict(TINY_TRAIN, resolution=16))
     finally:
         StyleGAN.set_min_lod = original
-    # Ticks of 8 images: 4x4 (lod 2), fade (2 -> 1), 8x8, fade (1 -> 0), 16x16 twice.
-    assert seen == [(0, 2), (8, 1), (24, 0)]
+    # Ticks of 8 images: 4x4 (lod 2), fade (2 -> 1), 8x8, fade (1 -> 0), 16x16 twice. The hidden levels
+    # change where the lod passes an integer: the first step of each fade-in.
+    assert seen == [(0, 2), (12, 1), (28, 0)]
     stats = [json.loads(line) for line in open(tmp_path / "run" / "stats.jsonl")]
-    assert [s["lod"] for s in stats] == pytest.approx([2.0, 1.75, 1.0, 0.75, 0.0, 0.0])
+    # Each tick's lod is its last step's (4 images a step, lod read before the step).
+    assert [s["lod"] for s in stats] == pytest.approx([2.0, 1.5, 1.0, 0.5, 0.0, 0.0])
     assert int(gan.nimg.numpy()) == 48
 
 
@@ -278,17 +289,19 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     run = tmp_path / "run"
     train(str(data), run, kimg=0.008, **TINY_TRAIN)
     good = open(run / "checkpoint.h5", "rb").read()
-    # Make the resumed run diverge: an absurd learning rate in the (restored) optimizer state.
+    # Make the resumed run diverge: a non-finite discriminator weight in the checkpoint.
     gan = build_gan(json.load(open(run / "training_options.json")))
     gan.compile()
     metadata = load_checkpoint(run / "checkpoint.h5", gan)
-    gan.g_optimizer.learning_rate.assign(1e30)
-    gan.d_optimizer.learning_rate.assign(1e30)
+    bias = gan.discriminator.epilogue.out.bias
+    bias.assign(np.full(bias.shape, np.inf, "float32"))
     save_checkpoint(run / "checkpoint.h5", gan, metadata)
     good = open(run / "checkpoint.h5", "rb").read()
-    with pytest.raises(TrainingError, match="(d_loss|g_loss) is (nan|inf)"):
+    with pytest.raises(TrainingError, match="(d_loss|g_loss) is (nan|inf)") as info:
         train(str(data), run, kimg=0.016, **TINY_TRAIN)
     assert open(run / "checkpoint.h5", "rb").read() == good
+    named = str(info.value).rsplit(" ", 1)[-1]
+    assert os.path.isfile(named) and named == str(run / "checkpoint.h5")
 
 
 KILL_SCRIPT = """

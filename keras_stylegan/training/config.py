@@ -1,0 +1,437 @@
+"""`TrainingConfig`: every option of a training run, typed, validated, with NVIDIA's presets.
+
+A config holds what the user chose; options left `None` come from the preset (`cfg`) when
+the run starts and the data's size is known (`resolve`). The resolved config is what runs
+and is what `training_options.json` records; a resumed run reads it back (`from_json`,
+which also reads the files of earlier versions).
+
+Presets (`cfg`) follow NVIDIA's stylegan2-ada-pytorch `train.py`: `auto` (its formula from
+the resolution and the device count), `stylegan2`, `paper256`, `paper512`, `paper1024`,
+`cifar`; `cpu` is ours: a network and batch sized for a few CPU cores. With
+`architecture="stylegan"` (2019), `auto` is NVIDIA's StyleGAN recipe (per-resolution
+minibatch and learning rate) and `cpu` the same schedule with a small network.
+"""
+import dataclasses
+import math
+import numbers
+from typing import Optional
+
+from keras_stylegan.training.schedule import (
+    STYLEGAN_LEARNING_RATE, STYLEGAN_LEARNING_RATE_BASE, STYLEGAN_MINIBATCH, STYLEGAN_MINIBATCH_BASE, Schedule,
+)
+from keras_stylegan.utils.shapes import parse_resolution
+
+ARCHITECTURES = ("stylegan2", "stylegan")
+PRESETS = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu")
+STYLEGAN_PRESETS = ("auto", "cpu")
+AUGMENT_MODES = ("ada", "fixed", "none")
+LOSSES = ("logistic", "wgan-gp")
+FITS = ("crop", "resize")
+D_ARCHITECTURES = ("resnet", "skip", "orig")
+MAX_RESOLUTION = 4096  # per side; NVIDIA's largest models are 1024
+MAX_KIMG = 1e9
+
+# NVIDIA's fixed presets (train.py `cfg_specs`): global batch, minibatch-stddev group, channel_base
+# (fmaps * 32768), learning rate, R1 gamma, EMA half-life (kimg), EMA rampup, mapping layers.
+_NVIDIA_PRESETS = {
+    "stylegan2": dict(batch=32, mbstd=4, cbase=32768, lr=0.002, gamma=10.0, ema=10.0, ramp=None, map=8),
+    "paper256": dict(batch=64, mbstd=8, cbase=16384, lr=0.0025, gamma=1.0, ema=20.0, ramp=None, map=8),
+    "paper512": dict(batch=64, mbstd=8, cbase=32768, lr=0.0025, gamma=0.5, ema=20.0, ramp=None, map=8),
+    "paper1024": dict(batch=32, mbstd=4, cbase=32768, lr=0.002, gamma=2.0, ema=10.0, ramp=None, map=8),
+    "cifar": dict(batch=64, mbstd=32, cbase=32768, lr=0.0025, gamma=0.01, ema=500.0, ramp=0.05, map=2),
+}
+
+
+class ConfigError(ValueError):
+    """An option with a bad value; `field` names it."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def _auto_preset(side, replicas):
+    """NVIDIA's `--cfg auto` for a `side`-pixel dataset on `replicas` devices (its formula, term by term)."""
+    batch = max(min(replicas * min(4096 // side, 32), 64), replicas)
+    return dict(batch=batch, mbstd=min(batch // replicas, 4), cbase=32768 if side >= 512 else 16384,
+                lr=0.002 if side >= 1024 else 0.0025, gamma=0.0002 * side ** 2 / batch, ema=batch * 10 / 32,
+                ramp=0.05, map=2)
+
+
+def _cpu_preset(side):
+    """Ours: a network a few CPU cores train in minutes per kimg at 32 px (see notes/training.md for
+    the measurement): channels capped at 128, 2 mapping layers, 256-wide latents, batch 32."""
+    batch = 32 if side <= 64 else 16
+    return dict(batch=batch, mbstd=4, cbase=4096, cmax=128, lr=0.0025, gamma=0.0002 * side ** 2 / batch,
+                ema=batch * 10 / 32, ramp=0.05, map=2, zdim=256)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The options of a training run (`None`: from the preset `cfg` when the run starts).
+
+    Args:
+        architecture: `"stylegan2"` or `"stylegan"` (2019, progressive growing).
+        cfg: preset (`auto`, `stylegan2`, `paper256`, `paper512`, `paper1024`, `cifar`, `cpu`);
+            `None`: `auto` when a GPU is visible, else `cpu`.
+        resolution: `(height, width)`, an int or `"WxH"`.
+        channels: image channels (`None`: the data's).
+        conditional: train on the data's class labels.
+        kimg: total thousands of real images to show (the run stops at the first step that reaches it).
+        batch_size: global minibatch (StyleGAN 2019 default: NVIDIA's per-resolution table).
+        batch_table: `{side: minibatch}` by resolution being trained (StyleGAN 2019).
+        learning_rate: Adam learning rate (StyleGAN 2019 default: NVIDIA's per-resolution table).
+        learning_rate_table: `{side: learning rate}` (StyleGAN 2019).
+        r1_gamma, r1_interval: R1 weight and lazy-regularization interval.
+        pl_weight: path-length weight (StyleGAN2 default 2; `cifar`: 0).
+        loss: `"logistic"` or `"wgan-gp"`.
+        channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
+        conv_clamp: activation clamp (NVIDIA: 256 in every stylegan2-ada preset).
+        d_architecture: discriminator blocks, `"resnet"` (`cifar`: `"orig"`).
+        mbstd_group_size: minibatch-stddev group (0 = off).
+        ema_kimg, ema_rampup: generator EMA half-life and rampup.
+        style_mixing_prob: style-mixing regularization probability.
+        augment: `"ada"`, `"fixed"` or `"none"`; augpipe: NVIDIA's pipeline preset (`"bgc"`, ...).
+        augment_p, ada_target, ada_kimg: initial/fixed p, ADA target and speed.
+        xflip: mirror half the reals; fit: `"crop"` or `"resize"` the images.
+        tick_kimg, snapshot_ticks: kimg per tick (stats, grid, checkpoint); snapshot every this many ticks.
+        lod_initial_resolution, lod_training_kimg, lod_transition_kimg: progressive growing.
+        seed: seed of every random stream.
+        grid_size: images in the per-tick sample grid.
+
+    Example:
+    >>> config = TrainingConfig(cfg="auto", kimg=200).resolve((32, 32), channels=4)
+    >>> config.batch_size, config.r1_gamma, config.mapping_layers, config.conv_clamp
+    (32, 0.0064, 2, 256.0)
+    """
+
+    architecture: str = "stylegan2"
+    cfg: Optional[str] = None
+    resolution: tuple = (32, 32)
+    channels: Optional[int] = None
+    conditional: bool = False
+    num_classes: int = 0
+    kimg: float = 1000.0
+    batch_size: Optional[int] = None
+    batch_table: Optional[dict] = None
+    learning_rate: Optional[float] = None
+    learning_rate_table: Optional[dict] = None
+    r1_gamma: Optional[float] = None
+    r1_interval: Optional[int] = None
+    pl_weight: Optional[float] = None
+    loss: str = "logistic"
+    channel_base: Optional[int] = None
+    channel_max: Optional[int] = None
+    mapping_layers: Optional[int] = None
+    z_dim: Optional[int] = None
+    w_dim: Optional[int] = None
+    conv_clamp: Optional[float] = None
+    d_architecture: Optional[str] = None
+    mbstd_group_size: Optional[int] = None
+    ema_kimg: Optional[float] = None
+    ema_rampup: Optional[float] = None
+    style_mixing_prob: Optional[float] = None
+    augment: str = "ada"
+    augpipe: str = "bgc"
+    augment_p: float = 0.0
+    ada_target: float = 0.6
+    ada_kimg: float = 500.0
+    xflip: bool = False
+    fit: str = "crop"
+    tick_kimg: float = 4.0
+    snapshot_ticks: int = 10
+    lod_initial_resolution: int = 8
+    lod_training_kimg: float = 600.0
+    lod_transition_kimg: float = 600.0
+    seed: int = 0
+    grid_size: int = 32
+
+    # Options a resumed run may change without `override` (they do not change what is trained).
+    RUNTIME_FIELDS = ("kimg", "tick_kimg", "snapshot_ticks", "grid_size")
+
+    def __post_init__(self):
+        resolution = self.resolution
+        if isinstance(resolution, list):
+            resolution = tuple(resolution)
+        try:
+            resolution = parse_resolution(resolution)
+        except (ValueError, TypeError) as error:
+            raise ConfigError("resolution", str(error)) from None
+        object.__setattr__(self, "resolution", tuple(int(r) for r in resolution))
+        self.validate()
+
+    # ---- validation ------------------------------------------------------------------------
+
+    def validate(self):
+        """Raises `ConfigError` (a `ValueError`) naming the first bad option."""
+        _choice(self, "architecture", ARCHITECTURES)
+        if self.cfg is not None:
+            _choice(self, "cfg", PRESETS)
+            if self.architecture == "stylegan" and self.cfg not in STYLEGAN_PRESETS:
+                raise ConfigError("cfg", f"`cfg` {self.cfg!r} is a StyleGAN2 preset; architecture 'stylegan' "
+                                         f"takes {' or '.join(STYLEGAN_PRESETS)}")
+        for side in self.resolution:
+            if not 4 <= side <= MAX_RESOLUTION:
+                raise ConfigError("resolution", f"`resolution` sides must be from 4 to {MAX_RESOLUTION}. "
+                                                f"Received: {self.resolution}")
+        _choice(self, "loss", LOSSES)
+        _choice(self, "augment", AUGMENT_MODES)
+        _choice(self, "fit", FITS)
+        if self.d_architecture is not None:
+            _choice(self, "d_architecture", D_ARCHITECTURES)
+        if not isinstance(self.augpipe, str) or not self.augpipe:
+            raise ConfigError("augpipe", f"`augpipe` must be a pipeline name. Received: {self.augpipe!r}")
+        known = _augment_pipelines()
+        if known is not None and self.augpipe not in known:
+            raise ConfigError("augpipe", f"`augpipe` must be one of {', '.join(known)}. Received: {self.augpipe!r}")
+        if self.channels is not None:
+            _integer(self, "channels", 1, 4)
+        _flag(self, "conditional")
+        _flag(self, "xflip")
+        _integer(self, "num_classes", 0, 100_000)
+        _number(self, "kimg", 0, MAX_KIMG, low_open=True)
+        _number(self, "tick_kimg", 0, MAX_KIMG, low_open=True)
+        _integer(self, "snapshot_ticks", 1, 10 ** 9)
+        _integer(self, "seed", 0, 2 ** 32 - 1)
+        _integer(self, "grid_size", 1, 1024)
+        _integer(self, "batch_size", 1, 65536, optional=True)
+        _number(self, "learning_rate", 0, 10.0, low_open=True, optional=True)
+        _number(self, "r1_gamma", 0, 1e9, optional=True)
+        _integer(self, "r1_interval", 1, 10 ** 6, optional=True)
+        _number(self, "pl_weight", 0, 1e9, optional=True)
+        _integer(self, "channel_base", 1, 2 ** 20, optional=True)
+        _integer(self, "channel_max", 1, 4096, optional=True)
+        _integer(self, "mapping_layers", 1, 64, optional=True)
+        _integer(self, "z_dim", 1, 8192, optional=True)
+        _integer(self, "w_dim", 1, 8192, optional=True)
+        _number(self, "conv_clamp", 0, 1e9, low_open=True, optional=True)
+        _integer(self, "mbstd_group_size", 0, 1024, optional=True)
+        _number(self, "ema_kimg", 0, MAX_KIMG, optional=True)
+        _number(self, "ema_rampup", 0, 1e6, low_open=True, optional=True)
+        _number(self, "style_mixing_prob", 0, 1, optional=True)
+        _number(self, "augment_p", 0, 1)
+        _number(self, "ada_target", 0, 1)
+        _number(self, "ada_kimg", 0, MAX_KIMG, low_open=True)
+        _integer(self, "lod_initial_resolution", 4, MAX_RESOLUTION)
+        if self.lod_initial_resolution & (self.lod_initial_resolution - 1):
+            raise ConfigError("lod_initial_resolution", "`lod_initial_resolution` must be a power of two. "
+                                                        f"Received: {self.lod_initial_resolution}")
+        _number(self, "lod_training_kimg", 0, MAX_KIMG)
+        _number(self, "lod_transition_kimg", 0, MAX_KIMG)
+        for name in ("batch_table", "learning_rate_table"):
+            table = getattr(self, name)
+            if table is None:
+                continue
+            if not isinstance(table, dict) or not table:
+                raise ConfigError(name, f"`{name}` must be a non-empty {{resolution: value}} dict. Received: {table!r}")
+            for key, value in table.items():
+                ok = str(key).isdigit() and isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+                    math.isfinite(value) and value > 0 and (name != "batch_table" or float(value).is_integer())
+                if not ok:
+                    raise ConfigError(name, f"`{name}` entry {key!r}: {value!r} is not a positive "
+                                            f"{'integer' if name == 'batch_table' else 'number'}")
+
+    # ---- presets -----------------------------------------------------------------------------
+
+    def resolve(self, resolution=None, channels=None, num_classes=0, replicas=1, gpu=False):
+        """The config with every preset option filled for this data and these devices.
+
+        Args:
+            resolution: the data's training resolution (default: `self.resolution`).
+            channels: the data's channels (used when `self.channels` is `None`).
+            num_classes: the data's classes (used when `conditional`).
+            replicas: devices the batch is split over (NVIDIA's `--gpus` in the `auto` formula).
+            gpu: whether a GPU is visible (chooses `auto` over `cpu` when `cfg` is `None`).
+        """
+        cfg = self.cfg or ("auto" if gpu else "cpu")
+        resolution = tuple(resolution or self.resolution)
+        side = max(resolution)
+        stylegan2 = self.architecture == "stylegan2"
+        if not stylegan2:
+            spec = dict(batch=None, mbstd=4, cbase=16384, cmax=512, lr=None, gamma=10.0, ema=10.0, ramp=None, map=8)
+            if cfg == "cpu":
+                spec.update(cbase=4096, cmax=128, map=2, zdim=256)
+        elif cfg == "auto":
+            spec = _auto_preset(side, replicas)
+        elif cfg == "cpu":
+            spec = _cpu_preset(side)
+        else:
+            spec = dict(_NVIDIA_PRESETS[cfg])
+        cifar = cfg == "cifar"
+        values = dict(
+            cfg=cfg, resolution=resolution, channels=self.channels or channels,
+            num_classes=int(num_classes) if self.conditional else 0,
+            batch_size=self.batch_size if self.batch_size is not None else spec["batch"],
+            r1_gamma=self.r1_gamma if self.r1_gamma is not None else round(spec["gamma"], 10),
+            r1_interval=self.r1_interval or (16 if stylegan2 else 1),
+            pl_weight=self.pl_weight if self.pl_weight is not None else (0.0 if cifar or not stylegan2 else 2.0),
+            channel_base=self.channel_base or spec["cbase"], channel_max=self.channel_max or spec.get("cmax", 512),
+            mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
+            w_dim=self.w_dim or spec.get("zdim", 512),
+            conv_clamp=self.conv_clamp if self.conv_clamp is not None else (256.0 if stylegan2 else None),
+            d_architecture=self.d_architecture or ("orig" if cifar else "resnet"),
+            mbstd_group_size=self.mbstd_group_size if self.mbstd_group_size is not None else spec["mbstd"],
+            ema_kimg=self.ema_kimg if self.ema_kimg is not None else spec["ema"],
+            ema_rampup=self.ema_rampup if self.ema_rampup is not None else spec["ramp"],
+            style_mixing_prob=self.style_mixing_prob if self.style_mixing_prob is not None else
+            (0.0 if cifar else 0.9),
+            learning_rate=self.learning_rate if self.learning_rate is not None else spec["lr"],
+        )
+        if not stylegan2:
+            probe = Schedule(resolution, progressive=True, lod_initial_resolution=self.lod_initial_resolution,
+                             batch_size=1)
+            sides = probe.sides_used()
+            if values["batch_size"] is None and self.batch_table is None:
+                values["batch_table"] = {side: STYLEGAN_MINIBATCH.get(side, STYLEGAN_MINIBATCH_BASE) for side in sides}
+            if values["learning_rate"] is None and self.learning_rate_table is None:
+                values["learning_rate_table"] = {side: STYLEGAN_LEARNING_RATE.get(side, STYLEGAN_LEARNING_RATE_BASE)
+                                                 for side in sides}
+        resolved = dataclasses.replace(self, **values)
+        resolved.schedule(replicas)  # the minibatch sizes the run will use must split over the replicas
+        return resolved
+
+    @property
+    def resolved(self):
+        """Whether every preset option is filled (`resolve` was called)."""
+        return self.cfg is not None and self.r1_gamma is not None and self.channel_base is not None
+
+    def schedule(self, replicas=1):
+        """The run's `Schedule` (a resolved config); checks the minibatch sizes it will use."""
+        table = {int(k): int(v) for k, v in (self.batch_table or {}).items()}
+        lr_table = {int(k): float(v) for k, v in (self.learning_rate_table or {}).items()}
+        schedule = Schedule(self.resolution, progressive=self.architecture == "stylegan",
+                            lod_initial_resolution=self.lod_initial_resolution,
+                            lod_training_kimg=self.lod_training_kimg, lod_transition_kimg=self.lod_transition_kimg,
+                            batch_size=self.batch_size if not table else None, batch_table=table,
+                            learning_rate=self.learning_rate if not lr_table else None,
+                            learning_rate_table=lr_table, replicas=replicas)
+        group = self.mbstd_group_size if self.mbstd_group_size is not None else 4
+        for side, batch in schedule.used_batch_sizes().items():
+            if batch < 1:
+                raise ConfigError("batch_size", f"the minibatch at {side} px is smaller than the {replicas} devices "
+                                                "it is split over")
+            local = batch // replicas
+            if group and local % min(group, local):
+                raise ConfigError("mbstd_group_size", f"`mbstd_group_size` must be 0 (off) or divide the batch "
+                                                      f"size {local} (at {side} px). Received: {group}")
+        return schedule
+
+    # ---- JSON --------------------------------------------------------------------------------
+
+    def to_json(self):
+        """A JSON-ready dict (`training_options.json`)."""
+        values = dataclasses.asdict(self)
+        values["resolution"] = list(self.resolution)
+        for name in ("batch_table", "learning_rate_table"):
+            if values[name] is not None:
+                values[name] = {str(k): v for k, v in sorted(values[name].items(), key=lambda kv: int(kv[0]))}
+        return values
+
+    @classmethod
+    def from_json(cls, values):
+        """A config from `to_json`'s dict, or from the `training_options.json` of an earlier version
+        (its options keep the values those runs trained with; unknown keys are ignored)."""
+        if not isinstance(values, dict):
+            raise ConfigError("training_options", "training options must be a JSON object")
+        names = {field.name for field in dataclasses.fields(cls)}
+        known = {k: v for k, v in values.items() if k in names}
+        if "cfg" not in values:  # written before TrainingConfig: what those runs used
+            known["cfg"] = "legacy"
+            known.setdefault("conditional", bool(values.get("num_classes")))
+            known.setdefault("mbstd_group_size", 4)
+            known.setdefault("r1_interval", 16 if values.get("architecture", "stylegan2") == "stylegan2" else 1)
+            known.setdefault("d_architecture", "resnet")
+            known.setdefault("conv_clamp", None)
+            if values.get("batch_schedule"):
+                known["batch_table"] = {int(k): int(v) for k, v in values["batch_schedule"].items()}
+            if known.get("learning_rate") is None:
+                known["learning_rate"] = 0.0025 if values.get("architecture", "stylegan2") == "stylegan2" else 0.001
+        for name in ("batch_table", "learning_rate_table"):
+            if isinstance(known.get(name), dict):
+                known[name] = {int(k) if str(k).isdigit() else k: v for k, v in known[name].items()}
+        legacy = known.get("cfg") == "legacy"
+        if legacy:
+            known["cfg"] = None
+        config = cls(**known)
+        if legacy:
+            object.__setattr__(config, "cfg", "legacy")
+        return config
+
+    def replace(self, **changes):
+        """A copy with some options changed (unknown names refused)."""
+        names = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown training option {unknown[0]!r}")
+        return dataclasses.replace(self, **changes)
+
+    def describe(self):
+        """One line of the settings that matter most, for the start of a run."""
+        lr = (f"{self.learning_rate:g}" if self.learning_rate is not None else
+              "/".join(f"{v:g}" for v in (self.learning_rate_table or {}).values()) + " by resolution")
+        batch = (f"{self.batch_size}" if not self.batch_table else
+                 "/".join(str(v) for v in self.batch_table.values()) + " by resolution")
+        return (f"{self.architecture} {'x'.join(map(str, self.resolution[::-1]))} channels={self.channels} "
+                f"batch={batch} lr={lr} gamma={self.r1_gamma:g} ema={self.ema_kimg:g}kimg "
+                f"channel_base={self.channel_base} channel_max={self.channel_max} map={self.mapping_layers} "
+                f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
+                f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}")
+
+
+def changed_options(stored, requested, names):
+    """The names among `names` whose requested value differs from the stored run's."""
+    changed = []
+    for name in names:
+        old, new = getattr(stored, name), getattr(requested, name)
+        if isinstance(old, dict) or isinstance(new, dict):
+            old = {int(k): v for k, v in (old or {}).items()}
+            new = {int(k): v for k, v in (new or {}).items()}
+        if old != new:
+            changed.append(name)
+    return changed
+
+
+def _augment_pipelines():
+    """NVIDIA's pipeline names if `augment.py` exports them (`PIPELINES`), else `None` (not checked)."""
+    try:
+        from keras_stylegan.training import augment
+    except ImportError:  # pragma: no cover
+        return None
+    pipelines = getattr(augment, "PIPELINES", None)
+    return tuple(pipelines) if pipelines else None
+
+
+def _choice(config, name, choices):
+    value = getattr(config, name)
+    if value not in choices:
+        raise ConfigError(name, f"`{name}` must be one of {', '.join(choices)}. Received: {value!r}")
+
+
+def _flag(config, name):
+    if not isinstance(getattr(config, name), bool):
+        raise ConfigError(name, f"`{name}` must be True or False. Received: {getattr(config, name)!r}")
+
+
+def _number(config, name, low, high, low_open=False, optional=False):
+    value = getattr(config, name)
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(name, f"`{name}` must be a number. Received: {value!r}")
+    bound = f"> {low:g}" if low_open else f">= {low:g}"
+    if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+        raise ConfigError(name, f"`{name}` must be a finite number {bound} and <= {high:g}. Received: {value!r}")
+    object.__setattr__(config, name, float(value))
+
+
+def _integer(config, name, low, high, optional=False):
+    value = getattr(config, name)
+    if value is None and optional:
+        return
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(name, f"`{name}` must be an integer. Received: {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(name, f"`{name}` must be from {low} to {high}. Received: {value!r}")
+    object.__setattr__(config, name, int(value))
