@@ -27,7 +27,7 @@ from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from keras_stylegan.training.config import TrainingConfig, changed_options
 from keras_stylegan.training.stylegan import StyleGAN, _multi_worker
-from keras_stylegan.utils.files import atomic_path
+from keras_stylegan.utils.files import atomic_path, remove_stale_temporaries
 from keras_stylegan.utils.shapes import format_resolution
 
 OPTIONS_FILE = "training_options.json"
@@ -194,7 +194,8 @@ class _TickWriter:
             from keras_stylegan.zoo.presets import save_preset
 
             save_preset(os.path.join(self.outdir, snapshot_name(kimg)), gan.generator_ema,
-                        gan.discriminator, metadata={"kimg": kimg, "training_options": self.config.to_json()})
+                        gan.discriminator, metadata={"kimg": kimg, "training_options": self.config.to_json()},
+                        overwrite=True)  # two ticks may round to the same whole kimg
 
     def catch_up(self, gan, metadata):
         """Re-emits the last tick's stats line, grid and snapshot if a kill came right after its checkpoint."""
@@ -354,6 +355,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         gan.compile(learning_rate=schedule.learning_rate(0))  # also creates the optimizer slots
     is_chief = _is_chief(strategy)
     os.makedirs(outdir, exist_ok=True)
+    remove_stale_temporaries(outdir)  # of saves killed in an earlier run
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
     metadata = {}
     if os.path.exists(checkpoint):
