@@ -74,7 +74,8 @@ class GeneratorFunctions:
         check = tf.debugging.assert_equal(tf.shape(tensor)[1:], tf.constant(shape, tf.int32),
                                           message=f"`{name}` must have shape {expected}")
         with tf.control_dependencies([check]):
-            return tf.identity(tensor)
+            # NaN/inf latents would give blank images, not an error; one reduction per request
+            return tf.debugging.assert_all_finite(tensor, f"`{name}` must hold finite numbers")
 
     def mapping(self, z, labels=None):
         z = self.checked_shape(z, "z", [self.generator.z_dim])

@@ -121,6 +121,10 @@ def test_bad_inputs_fail_clearly(exported):
     synthesis = tf.saved_model.load(exported["conditional"]).signatures["synthesis"]
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"`ws` must have shape \[N, 6, 16\]"):
         synthesis(ws=tf.zeros([1, 5, 16]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`ws` must hold finite numbers"):
+        synthesis(ws=tf.fill([1, 6, 16], np.inf))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`z` must hold finite numbers"):
+        served(**dict(good, z=tf.fill([2, 16], np.nan)))
 
 
 def test_export_arguments_and_cli_errors(generators, exported, tmp_path):
