@@ -752,6 +752,7 @@ def noise_figure(generator, seed, num_draws=4, psi=1.0, truncation_cutoff=None, 
 
 
 __all__ = ["check_animation_path", "check_output_path", "compiled_synthesis", "generate_images", "image_grid",
-           "interpolate", "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation", "parse_seeds", "parse_styles",
+           "interpolate", "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation", "parse_seeds",
+           "parse_styles",
            "save_animation", "save_image", "seeds_to_z", "slerp", "style_mixing_grid", "style_ranges", "synthesize",
            "to_uint8", "NOISE_MODES"]
