@@ -23,6 +23,7 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    license_files=["LICENSE"],
     python_requires=">=3.9",
     packages=packages,
     package_dir={"keras_stylegan.cli": "cli", "keras_stylegan.cards": "zoo"},
@@ -43,7 +44,7 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "scipy", "tf2onnx", "onnxruntime"],
+        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime"],
         "video": ["imageio", "imageio-ffmpeg"],
         "onnx": ["tf2onnx", "onnxruntime"],
         # Inference on the JAX and PyTorch backends (KERAS_BACKEND=jax|torch); training stays on TensorFlow.

@@ -6,6 +6,17 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 from keras_stylegan.cli.sample import load_generator, model_option
 
 
+def _save_npz(path, **arrays):
+    """An .npz built in memory and written atomically: a failed write leaves the previous file as it was."""
+    import io
+
+    from keras_stylegan.utils.files import write_bytes
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes(path, buffer.getvalue())
+
+
 @click.command("directions", cls=OneLineCommand)
 @model_option
 @click.option("--method", type=click.Choice(("sefa", "labels")), default="sefa", show_default=True,
@@ -42,7 +53,7 @@ def directions_command(model, method, layers, labels_file, out):
         ranks = np.argsort(np.argsort(ws @ direction)) + 1
         n_pos, n_neg = positive.sum(), (~positive).sum()
         auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-        np.savez(out, directions=direction[None], auc=np.float32(auc))
+        _save_npz(out, directions=direction[None], auc=np.float32(auc))
         click.echo(f"wrote {out} (1 direction from {len(ws)} labelled ws, AUC {auc:.3f})")
         return
     if labels_file is not None:
@@ -50,6 +61,6 @@ def directions_command(model, method, layers, labels_file, out):
     generator = load_generator(model)
     layers = lib.parse_layers(layers, generator, name="--layers")
     directions, eigenvalues = lib.sefa_directions(generator, layers)
-    np.savez(out, directions=directions, eigenvalues=eigenvalues, layers=np.asarray(layers, np.int32))
+    _save_npz(out, directions=directions, eigenvalues=eigenvalues, layers=np.asarray(layers, np.int32))
     click.echo(f"wrote {out} ({len(directions)} directions of layers {layers}; top eigenvalues "
                f"{', '.join(f'{v:.3g}' for v in eigenvalues[:3])})")

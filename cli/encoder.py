@@ -3,7 +3,7 @@ import os
 
 import click
 
-from keras_stylegan.cli.common import OneLineGroup, check_writable_dir, one_line_errors
+from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineGroup, check_writable_dir, count, one_line_errors
 from keras_stylegan.cli.sample import load_generator, model_option
 
 
@@ -30,17 +30,17 @@ def _output_path(out, model):
 
 @encoder_group.command("train")
 @model_option
-@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True, help="Training steps.")
-@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, help="Images per step.")
+@click.option("--steps", type=count(1_000_000), default=2000, show_default=True, help="Training steps.")
+@click.option("--batch", type=count(1024), default=16, show_default=True, help="Images per step.")
 @click.option("--w-plus", is_flag=True, help="Predict one w per layer (W+) instead of one w.")
-@click.option("--pixel-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--pixel-weight", type=FiniteFloat(min=0), default=0.0, show_default=True,
               help="Weight of the pixel loss of the re-synthesized image (slower).")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True,
               help="Adam learning rate.")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi of the training ws.")
-@click.option("--filters", type=click.IntRange(min=1), default=32, show_default=True,
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi of the training ws.")
+@click.option("--filters", type=count(256), default=32, show_default=True,
               help="Channels of the encoder's first block (doubled per block, capped at 256).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training latents.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the training latents.")
 @click.option("--out", default=None, metavar="DIR|FILE.keras",
               help="Where to save (DIR/encoder.keras).  [default: encoder.keras in the model's preset directory]")
 @one_line_errors

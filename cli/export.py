@@ -12,7 +12,9 @@ from keras_stylegan.cli.sample import load_generator, model_option
               show_default=True, help="TensorFlow Serving SavedModel, or ONNX through tf2onnx (the onnx extra).")
 @click.option("--model-version", type=int, default=1, show_default=True,
               help="SavedModel version folder (TF Serving serves the highest).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing version folder.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing version folder (a SavedModel) or existing .onnx files; written first, "
+                   "swapped in when complete.")
 @one_line_errors
 def export_command(model, out, export_format, model_version, overwrite):
     """Export a generator for serving.
@@ -31,7 +33,7 @@ def export_command(model, out, export_format, model_version, overwrite):
     g = load_generator(model)
     if export_format == "onnx":
         try:
-            paths = export.export_onnx(g, out)
+            paths = export.export_onnx(g, out, overwrite=overwrite)
         except ImportError as e:  # tf2onnx missing: one line, like the other expected failures
             raise ValueError(str(e)) from None
         click.echo(f"wrote {', '.join(paths.values())}")

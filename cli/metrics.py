@@ -1,8 +1,10 @@
 """`kstylegan metrics`: FID, KID, precision/recall, PPL and SWD of a generator, NVIDIA's metric names."""
 import click
 
-from keras_stylegan.cli.common import OneLineCommand, one_line_errors
-from keras_stylegan.cli.sample import check_positive, load_generator, model_option
+from keras_stylegan.cli.common import SEED, OneLineCommand, count, one_line_errors
+from keras_stylegan.cli.sample import load_generator, model_option
+
+MAX_IMAGES = 1_000_000
 
 
 @click.command("metrics", cls=OneLineCommand)
@@ -10,10 +12,11 @@ from keras_stylegan.cli.sample import check_positive, load_generator, model_opti
               help="Comma-separated: fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, swd.")
 @model_option
 @click.option("--data", default=None, help="Real images: folder, .zip, .npz or .npy (not needed for ppl_*).")
-@click.option("--num", type=int, default=None, help="Generated images / PPL paths (default: 50000; swd 16384).")
-@click.option("--batch", type=int, default=16, show_default=True, help="Images per forward pass.")
+@click.option("--num", type=count(MAX_IMAGES), default=None,
+              help=f"Generated images / PPL paths, at most {MAX_IMAGES} (default: 50000; swd 16384).")
+@click.option("--batch", type=count(1024), default=16, show_default=True, help="Images per forward pass.")
 @click.option("--crop", is_flag=True, help="NVIDIA's face crop for PPL (square FFHQ-like images).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of latents and subsets.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of latents and subsets.")
 @click.option("--inception-weights", default="imagenet", show_default=True,
               help="InceptionV3 notop weights: 'imagenet' (Keras download, cached) or a local .h5 file.")
 @click.option("--vgg-weights", default="imagenet", show_default=True,
@@ -33,7 +36,6 @@ def metrics_command(names, model, data, num, batch, crop, seed, inception_weight
     from keras_stylegan.metrics import compute_metrics
     from keras_stylegan.metrics.evaluate import parse_metrics
 
-    check_positive(("--num", num), ("--batch", batch))
     parsed = parse_metrics(names)
     if data is None and any(not name.startswith("ppl") for name in parsed):
         raise ValueError("--data is required for fid50k, kid50k, pr50k3 and swd")

@@ -5,10 +5,11 @@ import tempfile
 import click
 import numpy as np
 
-from keras_stylegan.cli.common import OneLineCommand, check_writable_dir, one_line_errors
+from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineCommand, check_writable_dir, count, one_line_errors
 
 MAX_VIDEO_FRAMES = 60
 MAX_VIDEO_HEIGHT = 256
+MAX_STEPS = 1_000_000
 
 
 def _writable_outdir(outdir):
@@ -66,12 +67,12 @@ def _write_outputs(outdir, result, save_video):
 @click.command("project", cls=OneLineCommand)
 @click.option("--target", required=True, metavar="FILE", help="Image to project (cropped and resized to the model).")
 @click.option("--model", default="emoji", show_default=True, help="Model card name or local preset/pickle path.")
-@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True, help="Optimization steps.")
+@click.option("--steps", type=count(MAX_STEPS), default=1000, show_default=True, help="Optimization steps.")
 @click.option("--w-plus", is_flag=True, help="Optimize one w per layer (W+) instead of one w.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial noise maps.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the initial noise maps.")
 @click.option("--vgg-weights", default="imagenet", show_default=True, metavar="imagenet|PATH|none",
               help="VGG16 weights of the perceptual distance; offline, a local notop .h5 file.")
-@click.option("--pixel-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--pixel-weight", type=FiniteFloat(min=0), default=0.0, show_default=True,
               help="Weight of an extra pixel MSE term.")
 @click.option("--init", type=click.Choice(("w_avg", "encoder")), default="w_avg", show_default=True,
               help="Start from the mean w, or from an encoder's guess (`kstylegan encoder train`).")

@@ -1,10 +1,17 @@
 """`kstylegan sample | mix | interpolate | noise`: images, style mixing, latent walks, noise variation."""
+import math
 import os
 
 import click
 
-from keras_stylegan.cli.common import OneLineCommand, one_line_errors
+from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineCommand, check_writable_dir, count, one_line_errors
 from keras_stylegan.sampling import NOISE_MODES
+
+# Limits of one run, checked before any list is built or any model is loaded (every image is held in memory).
+MAX_IMAGES = 10_000  # sample: --n / --seeds
+MAX_FRAMES = 10_000  # interpolate: --frames
+MAX_FPS = 1000
+MAX_DRAWS = 100  # noise: draws per row (the figure has a row per block plus one)
 
 
 def model_option(func):
@@ -13,11 +20,11 @@ def model_option(func):
 
 
 def truncation_options(func):
-    func = click.option("--class", "class_label", type=int, default=None,
+    func = click.option("--class", "class_label", type=click.IntRange(min=0), default=None,
                         help="Class index, for conditional models [default: seed S takes class S mod classes].")(func)
-    func = click.option("--cutoff", type=int, default=None,
+    func = click.option("--cutoff", type=click.IntRange(min=0), default=None,
                         help="Truncate only style layers below this index (default: all).")(func)
-    return click.option("--psi", type=float, default=1.0, show_default=True,
+    return click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True,
                         help="Truncation psi (1 = off; 0.7 trades variety for quality).")(func)
 
 
@@ -33,6 +40,23 @@ def check_positive(*options):
             raise ValueError(f"{option} must be >= 1. Received: {value}")
 
 
+def check_finite(option, value):
+    if not math.isfinite(value):
+        raise ValueError(f"{option} must be a finite number. Received: {value}")
+    return value
+
+
+def parse_translate(text):
+    """`--translate 'X,Y'` -> `(x, y)` floats (`(0, 0)` when not given)."""
+    if text is None:
+        return (0.0, 0.0)
+    try:
+        x, y = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--translate must be two numbers 'X,Y'. Received: {text!r}") from None
+    return check_finite("--translate", x), check_finite("--translate", y)
+
+
 def load_generator(model):
     """`zoo.load`, with a clear message for a path that does not exist (instead of 'unknown card')."""
     from keras_stylegan.zoo import load
@@ -45,40 +69,62 @@ def load_generator(model):
 
 @click.command("sample", cls=OneLineCommand)
 @model_option
-@click.option("--n", "num", type=int, default=None, help="Number of images, seeds 0..n-1.  [default: 16]")
+@click.option("--n", "num", type=count(MAX_IMAGES), default=None,
+              help=f"Number of images, seeds 0..n-1 (at most {MAX_IMAGES}).  [default: 16]")
 @click.option("--seeds", default=None, help="Seeds, NVIDIA style: '0-15', '1,5,9' or '0-3,7'.")
 @truncation_options
 @noise_mode_option
 @click.option("--out", default=None, help="Grid image to write.  [default: samples.png]")
 @click.option("--outdir", default=None, help="Write one image per seed (seed0000.png, ...) here instead of a grid.")
-@click.option("--cols", type=int, default=None, help="Grid columns (default: a square-ish grid).")
-@click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@click.option("--cols", type=count(MAX_IMAGES), default=None,
+              help="Grid columns, at most the number of images (default: a square-ish grid).")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per forward pass.")
+@click.option("--translate", default=None, help="StyleGAN3 only: translate the images by 'X,Y' (image widths).")
+@click.option("--rotate", type=FiniteFloat(), default=None,
+              help="StyleGAN3 only: rotate the images by this many degrees.")
 @one_line_errors
-def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out, outdir, cols, batch):
+def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out, outdir, cols, batch, translate,
+                   rotate):
     """Generate images from seeds: one grid, or one file per seed.
 
     \b
     Example:
       kstylegan sample --n 16 --psi 0.7 --model emoji --out grid.png
       kstylegan sample --seeds 0-3,7 --outdir samples/
+      kstylegan sample --model stylegan3-t-ffhqu-256 --seeds 0-3 --translate 0.1,0 --rotate 10
     """
     from keras_stylegan import sampling
 
-    check_positive(("--n", num), ("--cols", cols), ("--batch", batch))
     seeds = sampling.parse_seeds(seeds) if seeds is not None else list(range(16 if num is None else num))
+    if len(seeds) > MAX_IMAGES:
+        raise ValueError(f"--seeds names {len(seeds)} seeds; at most {MAX_IMAGES} images per run")
     if num is not None and len(seeds) != num:
         raise ValueError(f"--n {num} does not match --seeds ({len(seeds)} seeds); pass one of them")
     if out is not None and outdir is not None:
         raise ValueError("pass --out (one grid) or --outdir (one file per seed), not both")
+    if outdir is not None and cols is not None:
+        raise ValueError("--cols lays out a grid; it does not apply to --outdir")
+    if cols is not None and cols > len(seeds):
+        raise ValueError(f"--cols must be at most the number of images ({len(seeds)}). Received: {cols}")
     if outdir is None:
         out = sampling.check_output_path(out or "samples.png")
+    elif not outdir.strip():
+        raise ValueError("--outdir must name a directory. Received: ''")
+    shift = parse_translate(translate)
     g = load_generator(model)
+    if outdir is not None:
+        check_writable_dir(outdir, f"images to --outdir {outdir}")
+    else:
+        sampling.check_image_format(out, g.channels)
+    if translate is not None or rotate is not None:
+        from keras_stylegan.networks.stylegan3 import set_input_transform
+
+        set_input_transform(g, translate=shift, rotate=check_finite("--rotate", rotate or 0.0))
     images = sampling.generate_images(g, seeds, psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode,
                                       class_label=class_label, batch_size=batch, progress=True)
     if outdir is None:
         click.echo(f"wrote {sampling.save_image(sampling.image_grid(images, cols), out)}")
         return
-    os.makedirs(outdir, exist_ok=True)
     for seed, image in zip(seeds, images):
         sampling.save_image(image, os.path.join(outdir, f"seed{seed:04d}.png"))
     click.echo(f"wrote {len(images)} images to {outdir}")
@@ -94,7 +140,7 @@ def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out,
 @truncation_options
 @noise_mode_option
 @click.option("--out", default="mix.png", show_default=True, help="Grid image to write.")
-@click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per forward pass.")
 @one_line_errors
 def mix_command(model, rows, cols, styles, psi, cutoff, class_label, noise_mode, out, batch):
     """Style-mixing grid (StyleGAN paper figure 3).
@@ -108,10 +154,13 @@ def mix_command(model, rows, cols, styles, psi, cutoff, class_label, noise_mode,
     """
     from keras_stylegan import sampling
 
-    check_positive(("--batch", batch))
     rows, cols = sampling.parse_seeds(rows), sampling.parse_seeds(cols)
+    if len(rows) * len(cols) > sampling.MAX_MIX_CELLS:
+        raise ValueError(f"--rows x --cols is {len(rows)} x {len(cols)} mixed cells; at most "
+                         f"{sampling.MAX_MIX_CELLS} per grid")
     out = sampling.check_output_path(out)
     g = load_generator(model)
+    sampling.check_image_format(out, g.channels)
     grid = sampling.style_mixing_grid(g, rows, cols, styles=styles, psi=psi, truncation_cutoff=cutoff,
                                       noise_mode=noise_mode, class_label=class_label, batch_size=batch)
     click.echo(f"wrote {sampling.save_image(grid, out)}")
@@ -120,15 +169,16 @@ def mix_command(model, rows, cols, styles, psi, cutoff, class_label, noise_mode,
 @click.command("interpolate", cls=OneLineCommand)
 @model_option
 @click.option("--seeds", default="0-3", show_default=True, help="Seeds to walk through (the walk loops back).")
-@click.option("--frames", type=int, default=60, show_default=True, help="Frames in the whole loop.")
+@click.option("--frames", type=count(MAX_FRAMES), default=60, show_default=True,
+              help=f"Frames in the whole loop (at most {MAX_FRAMES}).")
 @click.option("--space", type=click.Choice(("z", "w")), default="z", show_default=True,
               help="Interpolate z (slerp) or w (lerp).")
 @truncation_options
 @noise_mode_option
-@click.option("--fps", type=int, default=30, show_default=True, help="Frames per second.")
+@click.option("--fps", type=count(MAX_FPS), default=30, show_default=True, help="Frames per second.")
 @click.option("--out", default="interpolation.gif", show_default=True,
               help="Animation to write: .gif, or .mp4 with the video extra (imageio-ffmpeg).")
-@click.option("--batch", type=int, default=8, show_default=True, help="Images per forward pass.")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per forward pass.")
 @one_line_errors
 def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, noise_mode, fps, out, batch):
     """Animate a looping walk through the seeds' latents.
@@ -139,7 +189,6 @@ def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, n
     """
     from keras_stylegan import sampling
 
-    check_positive(("--frames", frames), ("--fps", fps), ("--batch", batch))
     seeds = sampling.parse_seeds(seeds)
     if len(seeds) < 2:
         raise ValueError(f"--seeds must name at least two seeds to interpolate. Received: {seeds}")
@@ -152,8 +201,9 @@ def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, n
 
 @click.command("noise", cls=OneLineCommand)
 @model_option
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of z (the same z as `sample`).")
-@click.option("--draws", type=int, default=4, show_default=True, help="Noise draws per row.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of z (the same z as `sample`).")
+@click.option("--draws", type=count(MAX_DRAWS), default=4, show_default=True,
+              help=f"Noise draws per row (at most {MAX_DRAWS}).")
 @click.option("--hold", type=click.Choice(("const", "none")), default="const", show_default=True,
               help="Noise of the blocks not varied: stored maps, or zero.")
 @truncation_options
@@ -172,10 +222,11 @@ def noise_command(model, seed, draws, hold, psi, cutoff, class_label, out):
     from keras_stylegan import sampling
     from keras_stylegan.utils.shapes import block_name, block_shapes
 
-    check_positive(("--draws", draws))
-    seed = sampling.parse_seeds([seed])[0]
     out = sampling.check_output_path(out)
     g = load_generator(model)
+    if g.architecture == "stylegan3":
+        raise ValueError("StyleGAN3 models have no noise inputs: there is no stochastic variation to show")
+    sampling.check_image_format(out, g.channels)
     figure = sampling.noise_figure(g, seed, num_draws=draws, psi=psi, truncation_cutoff=cutoff, hold=hold,
                                    class_label=class_label)
     rows = ", ".join(["all blocks"] + [block_name(shape) for shape in block_shapes(g.resolution)])

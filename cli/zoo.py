@@ -87,19 +87,23 @@ def download_command(name, refresh):
 @click.argument("outdir", type=click.Path(file_okay=False))
 @click.option("--no-discriminator", is_flag=True, help="Convert only the generator.")
 @click.option("--float16", is_flag=True, help="Store the weights as float16 (half the size).")
+@click.option("--overwrite", is_flag=True, help="Replace OUTDIR if it already holds a preset.")
 @one_line_errors
-def convert_command(pickle_path, outdir, no_discriminator, float16):
+def convert_command(pickle_path, outdir, no_discriminator, float16, overwrite):
     """Convert an official NVIDIA pickle (TF1 or PyTorch) into a local preset.
 
-    The pickle is read with a restricted unpickler: no code inside it runs.
+    The pickle is read with a restricted unpickler: no code inside it runs. OUTDIR must be
+    new or empty; an existing preset is replaced only with --overwrite, and any other
+    directory is refused (nothing of yours is deleted).
 
     Example: kstylegan zoo convert stylegan2-ffhq-config-f.pkl ffhq-preset/
     """
     from keras_stylegan.zoo.convert import convert_pickle
-    from keras_stylegan.zoo.presets import save_preset
+    from keras_stylegan.zoo.presets import check_preset_target, save_preset
 
+    check_preset_target(outdir, overwrite)  # before the slow conversion; checked again before the rename
     out = convert_pickle(pickle_path, discriminator=not no_discriminator)
     metadata = dict(out["metadata"], source=str(pickle_path))
     path = save_preset(outdir, out["generator"], out["discriminator"], metadata=metadata,
-                       weights_dtype="float16" if float16 else "float32")
+                       weights_dtype="float16" if float16 else "float32", overwrite=overwrite)
     click.echo(f"wrote {path}")

@@ -31,6 +31,10 @@ IMAGE_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 ANIMATION_EXTENSIONS = (".gif", ".mp4")
 NOISE_MODES = ("const", "random", "none")
 MAX_SEED = 2**32 - 1  # np.random.RandomState accepts seeds in [0, 2**32)
+MAX_FRAMES = 100_000  # frames of one animation (all are held in memory)
+MAX_MIX_CELLS = 10_000  # rows x columns of a style-mixing grid
+MAX_NOISE_DRAWS = 1_000  # draws per row of a noise figure
+MAX_SEEDS = 100_000  # seeds per call: counted before any list is built, so "0-4294967295" fails at once
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
@@ -41,9 +45,12 @@ def check_noise_mode(noise_mode):
     return noise_mode
 
 
-def _parse_ranges(text, name):
-    """`"0-3,7"` -> `[0, 1, 2, 3, 7]`; ranges are inclusive, like NVIDIA's `num_range`."""
-    values = []
+def _parse_ranges(text, name, max_count=MAX_SEEDS):
+    """`"0-3,7"` -> `[0, 1, 2, 3, 7]`; ranges are inclusive, like NVIDIA's `num_range`.
+
+    At most `max_count` values: the count is checked before the list is built.
+    """
+    bounds = []
     for part in str(text).replace(" ", "").split(","):
         match = _RANGE.match(part)
         if not match:
@@ -51,8 +58,11 @@ def _parse_ranges(text, name):
         start, end = int(match.group(1)), int(match.group(2) or match.group(1))
         if end < start:
             raise ValueError(f"`{name}`: the range '{part}' runs backwards (start > end). Received: {text!r}")
-        values.extend(range(start, end + 1))
-    return values
+        bounds.append((start, end))
+    total = sum(end - start + 1 for start, end in bounds)
+    if total > max_count:
+        raise ValueError(f"`{name}` names {total} values; at most {max_count} are allowed. Received: {text!r}")
+    return [value for start, end in bounds for value in range(start, end + 1)]
 
 
 def parse_seeds(seeds):
@@ -63,7 +73,7 @@ def parse_seeds(seeds):
             or a list of ints.
 
     Returns:
-        A list of ints in `[0, 2**32)`.
+        A list of ints in `[0, 2**32)`, at most `MAX_SEEDS` (100,000) of them.
 
     Example:
     >>> parse_seeds("0-3,7")
@@ -72,6 +82,8 @@ def parse_seeds(seeds):
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         seeds = [int(seeds)]
     if isinstance(seeds, (list, tuple, np.ndarray, range)):
+        if len(seeds) > MAX_SEEDS:
+            raise ValueError(f"`seeds` holds {len(seeds)} seeds; at most {MAX_SEEDS} are allowed per call")
         values = list(seeds)
         if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in values):
             raise ValueError(f"`seeds` must be ints. Received: {seeds!r}")
@@ -105,24 +117,50 @@ def _check_psi(psi):
     return psi
 
 
-def _labels(generator, class_label, seeds):
-    """One-hot labels `[len(seeds), num_classes]` for a conditional generator, `None` otherwise.
+def check_class_label(generator, class_label):
+    """`class_label` is `None` or a class index in `[0, num_classes)` of a conditional generator.
 
-    Without `class_label`, seed `s` takes class `s % num_classes`, so consecutive seeds show
-    every class.
+    Example:
+    >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
+    >>> check_class_label(g, None) is None
+    True
     """
     if not generator.num_classes:
         if class_label is not None:
             raise ValueError(f"`class_label` given but the model is unconditional. Received: {class_label!r}")
         return None
     if class_label is None:
-        classes = [int(seed) % generator.num_classes for seed in seeds]
-    elif isinstance(class_label, bool) or not isinstance(class_label, (int, np.integer)) \
+        return None
+    if isinstance(class_label, bool) or not isinstance(class_label, (int, np.integer)) \
             or not 0 <= class_label < generator.num_classes:
         raise ValueError(f"`class_label` must be a class index in [0, {generator.num_classes}) for this "
                          f"conditional model. Received: {class_label!r}")
+    return int(class_label)
+
+
+def _check_cutoff(truncation_cutoff):
+    if truncation_cutoff is None:
+        return None
+    if isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, (int, np.integer)) \
+            or truncation_cutoff < 0:
+        raise ValueError(f"`truncation_cutoff` must be None or a style-layer index >= 0. "
+                         f"Received: {truncation_cutoff!r}")
+    return int(truncation_cutoff)
+
+
+def _labels(generator, class_label, seeds):
+    """One-hot labels `[len(seeds), num_classes]` for a conditional generator, `None` otherwise.
+
+    Without `class_label`, seed `s` takes class `s % num_classes`, so consecutive seeds show
+    every class.
+    """
+    class_label = check_class_label(generator, class_label)
+    if not generator.num_classes:
+        return None
+    if class_label is None:
+        classes = [int(seed) % generator.num_classes for seed in seeds]
     else:
-        classes = [int(class_label)] * len(seeds)
+        classes = [class_label] * len(seeds)
     return np.eye(generator.num_classes, dtype="float32")[classes]
 
 
@@ -146,6 +184,7 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     from keras import ops
 
     seeds = parse_seeds(seeds)
+    truncation_cutoff = _check_cutoff(truncation_cutoff)
     z = seeds_to_z(seeds, generator.z_dim)
     ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
@@ -278,6 +317,8 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     batch_size = check_positive_int("batch_size", batch_size)
     psi = _check_psi(psi)
     check_noise_mode(noise_mode)
+    check_class_label(generator, class_label)  # before the progress bar starts
+    _check_cutoff(truncation_cutoff)
     synthesis = _synthesis_function(generator, noise_mode)
     images = []
     for i in _batches(len(seeds), batch_size, progress):  # map per batch: ws of many seeds are large
@@ -291,7 +332,7 @@ def image_grid(images, cols=None):
 
     Args:
         images: uint8 array `[N, H, W, C]` or a list of `[H, W, C]` arrays of one shape.
-        cols: images per row (default: `ceil(sqrt(N))`).
+        cols: images per row, at most N (default: `ceil(sqrt(N))`).
 
     Returns:
         uint8 array `[rows * H, cols * W, C]` (channels kept: RGBA stays RGBA, gray stays gray).
@@ -307,6 +348,8 @@ def image_grid(images, cols=None):
         raise ValueError(f"`images` must be a non-empty batch [N, H, W, C]. Received shape: {images.shape}")
     n, height, width, channels = images.shape
     cols = math.ceil(math.sqrt(n)) if cols is None else check_positive_int("cols", cols)
+    if cols > n:  # checked before the grid is allocated: a huge `cols` would ask for terabytes
+        raise ValueError(f"`cols` must be at most the number of images ({n}). Received: {cols}")
     rows = math.ceil(n / cols)
     padded = np.zeros((rows * cols, height, width, channels), images.dtype)
     padded[:n] = images
@@ -345,6 +388,31 @@ def check_output_path(path, extensions=None):
         raise ValueError(f"cannot write {path}: the directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise ValueError(f"cannot write {path}: the directory {parent} is not writable")
+    return path
+
+
+def check_image_format(path, channels):
+    """Fails early when the format of `path` cannot store images of `channels` channels (e.g. RGBA as JPEG).
+
+    Example:
+    >>> check_image_format("/tmp/grid.jpg", 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot write /tmp/grid.jpg: JPEG cannot store RGBA images (this model makes 4-channel images); use .png
+    """
+    import io
+
+    from PIL import Image
+
+    mode = IMAGE_MODES[channels]
+    fmt = Image.registered_extensions().get(os.path.splitext(os.fspath(path))[1].lower())
+    if fmt is None:
+        return path
+    try:
+        Image.new(mode, (1, 1)).save(io.BytesIO(), format=fmt)
+    except (OSError, ValueError, KeyError):
+        raise ValueError(f"cannot write {path}: {fmt} cannot store {mode} images (this model makes {channels}-channel "
+                         f"images); use .png") from None
     return path
 
 
@@ -495,7 +563,11 @@ def style_mixing_grid(generator, row_seeds, col_seeds, styles="coarse", psi=1.0,
     (48, 64, 3)
     """
     row_seeds, col_seeds = parse_seeds(row_seeds), parse_seeds(col_seeds)
+    if len(row_seeds) * len(col_seeds) > MAX_MIX_CELLS:
+        raise ValueError(f"a style-mixing grid holds at most {MAX_MIX_CELLS} mixed cells (rows x columns). "
+                         f"Received: {len(row_seeds)} x {len(col_seeds)}")
     styles = parse_styles(styles, generator)
+    check_class_label(generator, class_label)
     unique = sorted(set(row_seeds + col_seeds))
     w_of = dict(zip(unique, map_seeds(generator, unique, psi, truncation_cutoff, class_label)))
     ws = [w_of[s] for s in col_seeds]
@@ -561,6 +633,12 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
     if len(seeds) < 2:
         raise ValueError(f"`seeds` must hold at least two seeds to interpolate. Received: {seeds}")
     frames = check_positive_int("frames", frames)
+    if frames > MAX_FRAMES:
+        raise ValueError(f"`frames` must be at most {MAX_FRAMES}. Received: {frames}")
+    check_class_label(generator, class_label)
+    _check_psi(psi)
+    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    check_noise_mode(noise_mode)
     if space not in ("z", "w"):
         raise ValueError(f"`space` must be 'z' or 'w'. Received: {space!r}")
     position = np.arange(frames) * len(seeds) / frames
@@ -687,6 +765,9 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     ((4, 16, 16, 3), (16, 16))
     """
     num_draws = check_positive_int("num_draws", num_draws)
+    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    if num_draws > MAX_NOISE_DRAWS:
+        raise ValueError(f"`num_draws` must be at most {MAX_NOISE_DRAWS}. Received: {num_draws}")
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")
@@ -751,8 +832,8 @@ def noise_figure(generator, seed, num_draws=4, psi=1.0, truncation_cutoff=None, 
     return image_grid(np.stack(rows), cols=num_draws + 1)
 
 
-__all__ = ["check_animation_path", "check_output_path", "compiled_synthesis", "generate_images", "image_grid",
-           "interpolate", "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation", "parse_seeds",
-           "parse_styles",
+__all__ = ["check_animation_path", "check_image_format", "check_output_path", "compiled_synthesis", "generate_images",
+           "image_grid", "interpolate", "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation",
+           "parse_seeds", "parse_styles",
            "save_animation", "save_image", "seeds_to_z", "slerp", "style_mixing_grid", "style_ranges", "synthesize",
            "to_uint8", "NOISE_MODES"]

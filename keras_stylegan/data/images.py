@@ -12,6 +12,7 @@ import json
 import os
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -23,6 +24,8 @@ ARRAY_EXTENSIONS = (".npz", ".npy")
 FITS = ("crop", "resize")
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # channel count -> Pillow mode
 MAX_WORKERS = 8
+MAX_CLASSES = 65_536  # class ids must lie in [0, MAX_CLASSES): a stray huge id would size a model's embedding
+_LABELS_FORMAT = "NVIDIA's format {'labels': [[path, class], ...]} with int classes"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,24 +79,70 @@ def _is_hidden(name):
     return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
 
 
-def _labels_from_json(text, where):
+def _check_class_id(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < MAX_CLASSES:
+        raise ValueError(f"{what}: class {value!r} is not an int in [0, {MAX_CLASSES})")
+    return int(value)
+
+
+def _labels_from_json(data, where):
+    """`{name: class}` from the bytes of NVIDIA's `dataset.json`, or `None` when it has no `labels`."""
+    what = f"dataset.json in {where}"
     try:
-        labels = json.loads(text).get("labels")
-    except (ValueError, AttributeError):
-        raise ValueError(f"dataset.json in {where} is not NVIDIA's format {{'labels': [[path, int], ...]}}")
-    return None if labels is None else {str(name).replace("\\", "/"): int(c) for name, c in labels}
+        document = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise ValueError(f"{what} is not valid JSON ({str(e).splitlines()[0]}); expected {_LABELS_FORMAT}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{what} is not {_LABELS_FORMAT}")
+    labels = document.get("labels")
+    if labels is None:
+        return None
+    if not isinstance(labels, list):
+        raise ValueError(f"{what}: 'labels' is not a list; expected {_LABELS_FORMAT}")
+    result = {}
+    for entry in labels:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise ValueError(f"{what}: the entry {str(entry)[:80]} is not a [path, class] pair; expected "
+                             f"{_LABELS_FORMAT}")
+        result[entry[0].replace("\\", "/")] = _check_class_id(entry[1], f"{what}, {entry[0]!r}")
+    return result
 
 
 def _load_array_file(path):
-    if path.lower().endswith(".npy"):
-        return np.load(path, allow_pickle=False), None
-    with np.load(path, allow_pickle=False) as archive:
-        keys = [k for k in archive.files if k != "labels"]
-        key = "images" if "images" in keys else (keys[0] if len(keys) == 1 else None)
-        if key is None:
-            raise ValueError(f"{path} must hold an 'images' array (and optional 'labels'). Found: {archive.files}")
-        labels = archive["labels"] if "labels" in archive.files else None
-        return archive[key], labels
+    try:
+        if path.lower().endswith(".npy"):
+            return np.load(path, allow_pickle=False), None
+        with np.load(path, allow_pickle=False) as archive:
+            keys = [k for k in archive.files if k != "labels"]
+            key = "images" if "images" in keys else (keys[0] if len(keys) == 1 else None)
+            if key is None:
+                raise ValueError(f"{path} must hold an 'images' array (and optional 'labels'). Found: {archive.files}")
+            labels = archive["labels"] if "labels" in archive.files else None
+            return archive[key], labels
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as e:
+        raise ValueError(f"cannot read {path}: not a valid NumPy file ({e})") from None
+    except ValueError as e:
+        if str(e).startswith(path):
+            raise
+        raise ValueError(f"cannot read {path}: not a valid NumPy file ({str(e).splitlines()[0]})") from None
+
+
+def _labels_from_array(label_array, num_images, where):
+    """`{"#i": class}` from an npz `labels` array: class ids `[N]` (or `[N, 1]`) or one-hot rows `[N, K]`."""
+    label_array = np.asarray(label_array)
+    if label_array.ndim == 0 or len(label_array) != num_images:
+        raise ValueError(f"labels in {where} must hold one class per image ({num_images}). Received shape: "
+                         f"{label_array.shape}")
+    label_array = label_array.reshape(num_images, -1)
+    if label_array.shape[1] > 1:  # one-hot rows
+        label_array = np.argmax(label_array, axis=1)[:, None]
+    if not (np.issubdtype(label_array.dtype, np.integer) or np.issubdtype(label_array.dtype, np.floating)):
+        raise ValueError(f"labels in {where} must be integer class ids. Received dtype: {label_array.dtype}")
+    ids = label_array[:, 0]
+    if ids.size and not (np.all(np.isfinite(ids)) and np.all(ids == np.round(ids)) and ids.min() >= 0
+                         and ids.max() < MAX_CLASSES):
+        raise ValueError(f"labels in {where} must be integer class ids in [0, {MAX_CLASSES})")
+    return {f"#{i}": int(c) for i, c in enumerate(ids)}
 
 
 def _check_array(array, where):
@@ -106,6 +155,10 @@ def _check_array(array, where):
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"images in {where} must be uint8 or float in [-1, 1]. Received dtype: {array.dtype}")
+    bad = np.size(array) - np.count_nonzero(np.isfinite(array))
+    if bad:  # NaN would silently become pixel value 0 (or 255 for inf)
+        raise ValueError(f"images in {where} hold {bad} NaN or infinite value(s); float pixels must be finite "
+                         "numbers in [-1, 1]")
     return np.round((np.clip(array, -1, 1) + 1) * 127.5).astype(np.uint8)
 
 
@@ -141,20 +194,26 @@ def scan_source(source):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             names += [os.path.relpath(os.path.join(root, f), path).replace(os.sep, "/") for f in files]
         if "dataset.json" in names:
-            with open(os.path.join(path, "dataset.json"), encoding="utf-8") as file:
+            with open(os.path.join(path, "dataset.json"), "rb") as file:
                 labels = _labels_from_json(file.read(), path)
         kind = "folder"
     elif path.lower().endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-            if "dataset.json" in names:
-                labels = _labels_from_json(archive.read("dataset.json").decode("utf-8"), path)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+                if "dataset.json" in names:
+                    data = archive.read("dataset.json")
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError,
+                zlib.error) as e:  # not a zip, truncated, encrypted, unknown compression, corrupt stream
+            raise ValueError(f"cannot read {path}: not a readable zip file ({e})") from None
+        if "dataset.json" in names:
+            labels = _labels_from_json(data, path)
         kind = "zip"
     elif path.lower().endswith(ARRAY_EXTENSIONS):
         array, label_array = _load_array_file(path)
         array = _check_array(array, path)
         if label_array is not None:
-            labels = {f"#{i}": int(c) for i, c in enumerate(np.asarray(label_array).reshape(len(array), -1)[:, 0])}
+            labels = _labels_from_array(label_array, len(array), path)
         names = tuple(f"#{i}" for i in range(len(array)))
         return SourceListing(f"{path[-4:].lstrip('.')} {path}", "array", path, names, labels, array)
     else:

@@ -34,7 +34,8 @@ def style_weights(generator):
 
     StyleGAN2: the affine of the modulated convolution that reads w[i]; the last w index
     drives only the final ToRGB, whose affine (times its `1/sqrt(fan_in)` style gain) is used.
-    StyleGAN (2019): the AdaIN style layer of w[i] (scales and biases).
+    StyleGAN (2019): the AdaIN style layer of w[i] (scales and biases). StyleGAN3: w[0] feeds the
+    Fourier input's rotation/translation affine, w[i + 1] the affine of layer i (ToRGB last).
 
     Example:
     >>> g = Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
@@ -44,6 +45,13 @@ def style_weights(generator):
     def effective(dense, extra_gain=1.0):
         return np.asarray(dense.kernel.numpy(), np.float64) * dense._scale * extra_gain
 
+    if generator.architecture == "stylegan3":  # w[0]: the input's rotation/translation affine; then one per layer
+        synthesis = generator.synthesis
+        weights = [effective(synthesis.input_features.affine)]
+        for layer in synthesis.synthesis_layers:
+            torgb_gain = 1 / np.sqrt(layer.in_channels * layer.conv_kernel ** 2) if layer.is_torgb else 1.0
+            weights.append(effective(layer.affine, torgb_gain))
+        return weights
     weights = []
     blocks = generator.synthesis.blocks
     if generator.architecture == "stylegan":

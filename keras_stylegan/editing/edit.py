@@ -62,6 +62,9 @@ def edit(generator, w, direction, strengths, layers=None, noise_mode="const", ba
     return synthesize(generator, ws, noise_mode=noise_mode, batch_size=batch_size)
 
 
+MAX_STRENGTH = 1e6  # a distance in W; edits use a few units
+
+
 def parse_strengths(text, steps):
     """`"-3,3"` with `steps` 7 -> 7 strengths from -3 to 3; one number gives `[-s, s]` spread over `steps`.
 
@@ -77,6 +80,8 @@ def parse_strengths(text, steps):
         values = [-abs(values[0]), abs(values[0])]
     if len(values) != 2 or not np.all(np.isfinite(values)):
         raise ValueError(f"strength must be 'MIN,MAX' or one number S (for -S,S). Received: {text!r}")
+    if max(abs(v) for v in values) > MAX_STRENGTH:  # beyond this the float32 ws overflow (and warn) before failing
+        raise ValueError(f"strength must lie within ±{MAX_STRENGTH:g}. Received: {text!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be an int >= 1. Received: {steps!r}")
     return np.linspace(values[0], values[1], steps) if steps > 1 else np.array([values[0]])

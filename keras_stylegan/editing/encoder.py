@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.utils.checks import check_positive_int
+from keras_stylegan.utils.checks import check_finite_number, check_positive_int
 from keras_stylegan.utils.shapes import parse_resolution
 
 ENCODER_FILE = "encoder.keras"
@@ -232,6 +232,9 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
     batch_size = check_positive_int("batch_size", batch_size)
     if not (isinstance(pixel_weight, (int, float)) and math.isfinite(pixel_weight) and pixel_weight >= 0):
         raise ValueError(f"pixel_weight must be a finite number >= 0. Received: {pixel_weight!r}")
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0, minimum_open=True)
+    psi = check_finite_number("psi", psi)
     if encoder is None:
         encoder = Encoder(generator.resolution, generator.channels, generator.w_dim,
                           num_ws=generator.num_ws if w_plus else None, base_filters=base_filters,

@@ -1,9 +1,11 @@
 """A generator as ONNX models, converted with tf2onnx (the `onnx` extra: `pip install keras-stylegan[onnx]`)."""
+import contextlib
 import os
 
 import tensorflow as tf
 
 from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator
+from keras_stylegan.utils.files import atomic_path
 
 # The SavedModel's `seeds` signature is left out: its in-graph MT19937 needs 64-bit integer shifts
 # that ONNX's BitShift (unsigned only) does not offer. Draw z with NumPy instead (`sampling.seeds_to_z`).
@@ -11,7 +13,7 @@ ONNX_SIGNATURES = {"serving_default": "generator", "mapping": "mapping", "synthe
 IMAGE_DTYPES = ("uint8", "float32")
 
 
-def export_onnx(generator, directory, image_dtype="uint8", opset=17):
+def export_onnx(generator, directory, image_dtype="uint8", opset=17, overwrite=False):
     """Writes `generator.onnx`, `mapping.onnx` and `synthesis.onnx` into `directory`.
 
     Their inputs and outputs are named like the SavedModel's signatures of the same role
@@ -23,6 +25,10 @@ def export_onnx(generator, directory, image_dtype="uint8", opset=17):
         directory: folder to write into (created if needed).
         image_dtype: `"uint8"` (as served) or `"float32"` (the raw [-1, 1] images).
         opset: ONNX opset version.
+        overwrite: replace existing `.onnx` files of these names.
+
+    The three files are written under temporary names and renamed into place together once all
+    are complete: a failed export leaves the previous files (if any) untouched.
 
     Returns:
         `{"generator": path, "mapping": path, "synthesis": path}`.
@@ -40,12 +46,17 @@ def export_onnx(generator, directory, image_dtype="uint8", opset=17):
         import tf2onnx
     except ImportError:
         raise ImportError("ONNX export needs tf2onnx and onnxruntime: pip install 'keras-stylegan[onnx]'") from None
-    os.makedirs(os.fspath(directory), exist_ok=True)
+    directory = os.fspath(directory)
+    paths = {name: os.path.join(directory, f"{name}.onnx") for name in ONNX_SIGNATURES.values()}
+    for path in paths.values():
+        if os.path.isdir(path) or (os.path.lexists(path) and not overwrite):
+            raise ValueError(f"{path} already exists: pass another directory or overwrite=True (--overwrite)")
+    os.makedirs(directory, exist_ok=True)
     signatures = GeneratorFunctions(generator).signatures(image_dtype)
-    paths = {}
-    for signature, name in ONNX_SIGNATURES.items():
-        function, input_signature = signatures[signature]
-        paths[name] = os.path.join(os.fspath(directory), f"{name}.onnx")
-        traced = tf.function(function, input_signature=input_signature)
-        tf2onnx.convert.from_function(traced, input_signature, opset=opset, output_path=paths[name])
+    with contextlib.ExitStack() as pending:  # all renamed into place at the end, or none
+        for signature, name in ONNX_SIGNATURES.items():
+            function, input_signature = signatures[signature]
+            tmp = pending.enter_context(atomic_path(paths[name], suffix=".onnx"))
+            traced = tf.function(function, input_signature=input_signature)
+            tf2onnx.convert.from_function(traced, input_signature, opset=opset, output_path=tmp)
     return paths

@@ -15,11 +15,17 @@ The `seeds` signature computes z in-graph exactly as `np.random.RandomState(seed
 (see `numpy_random.py`), so seed 42 served is seed 42 of `kstylegan sample --seeds 42`.
 """
 import os
-import shutil
+import re
 
 import tensorflow as tf
 
 from keras_stylegan.export.numpy_random import randn_from_seeds
+from keras_stylegan.utils.files import atomic_directory
+
+# What a SavedModel folder holds: `--overwrite` replaces a version folder only if it holds nothing else.
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+SAVED_MODEL_ENTRIES = ("saved_model.pb", "saved_model.pbtxt", "variables", "assets", "assets.extra",
+                       "fingerprint.pb", "keras_metadata.pb")
 
 
 def check_generator(generator):
@@ -118,13 +124,15 @@ def export_saved_model(generator, directory, version=1, overwrite=False):
     """Writes `directory/<version>/`, a SavedModel as TensorFlow Serving loads it.
 
     See the module docstring for the signatures. Serve `directory` (the parent of the version
-    folders): TF Serving picks the highest version.
+    folders): TF Serving picks the highest version. The version is written under a hidden
+    temporary name (TF Serving ignores it) and renamed into place once complete; a version it
+    replaces is deleted only after that.
 
     Args:
         generator: a `keras_stylegan.Generator`.
         directory: the model's base directory (created if needed).
         version: positive int, the version folder's name.
-        overwrite: replace an existing `directory/<version>/`.
+        overwrite: replace an existing `directory/<version>/` (only if it holds a SavedModel).
 
     Returns:
         The path of the version folder.
@@ -137,6 +145,8 @@ def export_saved_model(generator, directory, version=1, overwrite=False):
     """
     from keras.export import ExportArchive
 
+    from keras_stylegan.utils.files import check_directory_target
+
     check_generator(generator)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"`version` must be a positive int (TF Serving's version folder). Received: {version!r}")
@@ -144,11 +154,14 @@ def export_saved_model(generator, directory, version=1, overwrite=False):
     if os.path.exists(path) and not overwrite:
         raise ValueError(f"`directory` already holds version {version} ({path}): pass another `version` "
                          "(TF Serving serves the highest) or `overwrite=True`")
+    check_directory_target(path, overwrite, SAVED_MODEL_ENTRIES, SAVED_MODEL_FILES, "SavedModel")  # before tracing
     archive = ExportArchive()
     for name, (function, input_signature) in GeneratorFunctions(generator).signatures().items():
         archive.add_endpoint(name, function, input_signature=input_signature)
-    if os.path.exists(path):
-        shutil.rmtree(path)  # no stale files from the old version
-    os.makedirs(os.fspath(directory), exist_ok=True)
-    archive.write_out(path, verbose=False)
+    with atomic_directory(path, overwrite, SAVED_MODEL_ENTRIES, SAVED_MODEL_FILES, "SavedModel") as tmp:
+        try:
+            archive.write_out(tmp, verbose=False)
+        except tf.errors.OpError as error:  # TF's file system reports a full disk as its own error type
+            reason = re.sub(r"\s*\[Op:\w+\]$", "", error.message).rsplit("; ", 1)[-1]  # drop TF's op and path
+            raise OSError(f"cannot write {path}: {reason}") from None
     return path

@@ -6,11 +6,17 @@ from keras import ops
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import ARCHITECTURES, check_channels, check_choice, check_positive_int
 from keras_stylegan.networks.mapping import MappingNetwork, check_psi
+from keras_stylegan.networks.stylegan3 import CONFIGS as STYLEGAN3_CONFIGS, SynthesisNetwork3
 from keras_stylegan.networks.synthesis import SynthesisNetwork
 from keras_stylegan.utils.shapes import parse_resolution
 
-# StyleGAN2 config-f; StyleGAN 2019 FFHQ has fmap_base 8192, i.e. channel_base 16384.
-DEFAULT_CHANNEL_BASE = {"stylegan": 16384, "stylegan2": 32768}
+GENERATOR_ARCHITECTURES = ARCHITECTURES + ("stylegan3",)
+# StyleGAN2 config-f; StyleGAN 2019 FFHQ has fmap_base 8192, i.e. channel_base 16384; StyleGAN3-R
+# doubles T's channel_base and channel_max (NVIDIA's train.py).
+DEFAULT_CHANNEL_BASE = {"stylegan": 16384, "stylegan2": 32768, "stylegan3-t": 32768, "stylegan3-r": 65536}
+DEFAULT_CHANNEL_MAX = {"stylegan3-r": 1024}
+DEFAULT_MAPPING_LAYERS = {"stylegan3": 2}
+DEFAULT_W_AVG_BETA = {"stylegan3": 0.998}
 
 
 @register
@@ -23,27 +29,31 @@ class Generator(keras.Model):
 
     References: Karras et al. 2019, "A Style-Based Generator Architecture for GANs"
     (`architecture="stylegan"`); Karras et al. 2020, "Analyzing and Improving the Image
-    Quality of StyleGAN" (`architecture="stylegan2"`).
+    Quality of StyleGAN" (`architecture="stylegan2"`); Karras et al. 2021, "Alias-Free Generative
+    Adversarial Networks" (`architecture="stylegan3"`, see `keras_stylegan.networks.stylegan3`).
 
     Args:
-        architecture: `"stylegan"` (2019: AdaIN, progressive growing) or `"stylegan2"`.
+        architecture: `"stylegan"` (2019: AdaIN, progressive growing), `"stylegan2"` or
+            `"stylegan3"` (alias-free; square images; no noise inputs: `noise_mode` is ignored).
         resolution: int, `(height, width)` or `"WxH"`; each side a power of two
             (non-square outputs start from a non-square base, e.g. 4x2 for 2:1).
         channels: image channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
         z_dim: latent width.
         w_dim: intermediate latent width.
         num_classes: classes for conditioning (0: unconditional).
-        mapping_layers: layers in the mapping network.
+        mapping_layers: layers in the mapping network (default 8; 2 for StyleGAN3).
         mapping_lr_multiplier: learning-rate multiplier of the mapping network.
         channel_base: numerator of the channel schedule `min(channel_base // res, channel_max)`
-            (default 32768 for StyleGAN2 config-f, 16384 for StyleGAN 2019).
-        channel_max: channel cap.
-        synthesis_architecture: StyleGAN2 `"orig"`, `"skip"` (default) or `"resnet"`.
+            (default 32768 for StyleGAN2 config-f, 16384 for StyleGAN 2019). StyleGAN3 uses
+            `min(channel_base / 2 / cutoff, channel_max)` (default 32768 for T, 65536 for R).
+        channel_max: channel cap (default 512; 1024 for StyleGAN3-R).
+        synthesis_architecture: StyleGAN2 `"orig"`, `"skip"` (default) or `"resnet"`; StyleGAN3
+            `"t"` (default: 3x3 convs) or `"r"` (1x1 convs, radially symmetric filters).
         resample_filter: FIR taps (default [1,3,3,1]; StyleGAN 2019 blurs with [1,2,1]).
-        conv_clamp: activation clamp (StyleGAN2-ADA trains with 256).
+        conv_clamp: activation clamp (StyleGAN2-ADA and StyleGAN3 train with 256).
         fused_modconv: grouped-convolution modulated convolutions.
         fused_scale: StyleGAN 2019 fused upscaling (`"auto"`: from 128 px, as NVIDIA).
-        w_avg_beta: decay of the tracked average w.
+        w_avg_beta: decay of the tracked average w (default 0.995; 0.998 for StyleGAN3).
 
     Call arguments:
         z: `[N, z_dim]` latents.
@@ -56,6 +66,8 @@ class Generator(keras.Model):
         lod: level of detail (StyleGAN 2019 progressive growing).
         update_w_avg: update the tracked average w (training).
         noise: explicit noise maps, one `[N, H, W, 1]` per noise layer (see `SynthesisNetwork`).
+        transform: StyleGAN3 only: the inverse image transform `[3, 3]` of the synthesis input
+            (see `keras_stylegan.networks.stylegan3.make_transform`; default: the stored one).
 
     Example:
     >>> g = Generator(resolution=16, channels=4, z_dim=32, w_dim=32, channel_base=256, channel_max=16)
@@ -65,11 +77,23 @@ class Generator(keras.Model):
     """
 
     def __init__(self, architecture="stylegan2", resolution=1024, channels=3, z_dim=512, w_dim=512, num_classes=0,
-                 mapping_layers=8, mapping_lr_multiplier=0.01, channel_base=None, channel_max=512,
-                 synthesis_architecture="skip", resample_filter=None, conv_clamp=None, fused_modconv=False,
-                 fused_scale="auto", w_avg_beta=0.995, **kwargs):
+                 mapping_layers=None, mapping_lr_multiplier=0.01, channel_base=None, channel_max=None,
+                 synthesis_architecture=None, resample_filter=None, conv_clamp=None, fused_modconv=False,
+                 fused_scale="auto", w_avg_beta=None, **kwargs):
         super().__init__(**kwargs)
-        self.architecture = check_choice("architecture", architecture, ARCHITECTURES)
+        self.architecture = check_choice("architecture", architecture, GENERATOR_ARCHITECTURES)
+        stylegan3 = self.architecture == "stylegan3"
+        if synthesis_architecture is None:
+            synthesis_architecture = "t" if stylegan3 else "skip"
+        if stylegan3:
+            check_choice("synthesis_architecture", synthesis_architecture, STYLEGAN3_CONFIGS)
+            if resample_filter is not None:
+                raise ValueError("`resample_filter` does not apply to StyleGAN3 (its filters are designed per layer). "
+                                 f"Received: {resample_filter!r}")
+        variant = f"stylegan3-{synthesis_architecture}" if stylegan3 else self.architecture
+        mapping_layers = DEFAULT_MAPPING_LAYERS.get(self.architecture, 8) if mapping_layers is None else mapping_layers
+        w_avg_beta = DEFAULT_W_AVG_BETA.get(self.architecture, 0.995) if w_avg_beta is None else w_avg_beta
+        channel_max = DEFAULT_CHANNEL_MAX.get(variant, 512) if channel_max is None else channel_max
         self.resolution = parse_resolution(resolution)
         self.channels = check_channels(channels)
         self.z_dim = check_positive_int("z_dim", z_dim)
@@ -77,7 +101,7 @@ class Generator(keras.Model):
         self.num_classes = check_positive_int("num_classes", num_classes, minimum=0)
         self.mapping_layers = check_positive_int("mapping_layers", mapping_layers)
         self.mapping_lr_multiplier = float(mapping_lr_multiplier)
-        self.channel_base = DEFAULT_CHANNEL_BASE[self.architecture] if channel_base is None else channel_base
+        self.channel_base = DEFAULT_CHANNEL_BASE[variant] if channel_base is None else channel_base
         self.channel_max = channel_max
         self.synthesis_architecture = synthesis_architecture
         self.resample_filter = None if resample_filter is None else [float(v) for v in resample_filter]
@@ -85,17 +109,24 @@ class Generator(keras.Model):
         self.fused_modconv = bool(fused_modconv)
         self.fused_scale = fused_scale
         self.w_avg_beta = w_avg_beta
-        self.synthesis = SynthesisNetwork(
-            w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, architecture=self.architecture,
-            block_architecture=self.synthesis_architecture, channel_base=self.channel_base,
-            channel_max=self.channel_max, resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
-            fused_modconv=self.fused_modconv, fused_scale=self.fused_scale, name="synthesis",
-        )
+        if stylegan3:
+            self.synthesis = SynthesisNetwork3(
+                w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, channel_base=self.channel_base,
+                channel_max=self.channel_max, conv_kernel=1 if synthesis_architecture == "r" else 3,
+                use_radial_filters=synthesis_architecture == "r", conv_clamp=self.conv_clamp, name="synthesis",
+            )
+        else:
+            self.synthesis = SynthesisNetwork(
+                w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, architecture=self.architecture,
+                block_architecture=self.synthesis_architecture, channel_base=self.channel_base,
+                channel_max=self.channel_max, resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
+                fused_modconv=self.fused_modconv, fused_scale=self.fused_scale, name="synthesis",
+            )
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
             z_dim=self.z_dim, w_dim=self.w_dim, num_ws=self.num_ws, num_layers=self.mapping_layers,
             num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier, w_avg_beta=self.w_avg_beta,
-            architecture=self.architecture, name="mapping",
+            architecture="stylegan2" if stylegan3 else self.architecture, name="mapping",
         )
         self.build((None, self.z_dim))
 
@@ -105,14 +136,21 @@ class Generator(keras.Model):
         self.built = True
 
     def call(self, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="random", mix_z=None, mix_cutoff=None,
-             lod=None, update_w_avg=False, noise=None):
+             lod=None, update_w_avg=False, noise=None, transform=None):
         check_psi(psi)
+        if self.architecture == "stylegan3":
+            if noise is not None or lod is not None:
+                raise ValueError("StyleGAN3 has no noise inputs and no levels of detail: pass no `noise` or `lod`.")
+        elif transform is not None:
+            raise ValueError(f"`transform` needs a StyleGAN3 generator; this one is {self.architecture!r}.")
         ws = self.mapping(z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff, update_w_avg=update_w_avg)
         if mix_z is not None:
             if mix_cutoff is None:
                 raise ValueError("`mix_cutoff` is required with `mix_z`.")
             ws = self.mix(ws, self.mapping(mix_z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff),
                           mix_cutoff)
+        if self.architecture == "stylegan3":
+            return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
         return self.synthesis(ws, noise_mode=noise_mode, lod=lod, noise=noise)
 
     @classmethod

@@ -24,10 +24,30 @@ def labels_to_onehot(labels, num_classes, dtype):
         raise ValueError(f"This model is conditional ({num_classes} classes): pass `labels`.")
     labels = ops.convert_to_tensor(labels)
     if len(labels.shape) == 1 or "int" in str(labels.dtype):
+        _check_class_ids(labels, num_classes)
         return ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), num_classes, dtype=dtype)
     if labels.shape[-1] != num_classes:
         raise ValueError(f"`labels` must have {num_classes} columns. Received shape: {tuple(labels.shape)}")
     return ops.cast(labels, dtype)
+
+
+def _check_class_ids(labels, num_classes):
+    """Class ids outside `[0, num_classes)` would one-hot to zeros (a silent zero embedding): refuse them.
+
+    Checked when the values are known (eager calls); inside a traced function the ids are symbolic.
+    """
+    try:
+        ids = np.asarray(ops.convert_to_numpy(labels))
+    except Exception:  # a symbolic tensor (tf.function, serving): its values are not known here
+        return
+    if not (np.issubdtype(ids.dtype, np.integer) or np.issubdtype(ids.dtype, np.floating)):
+        raise ValueError(f"`labels` must be integer class ids in [0, {num_classes}) or one-hot rows. "
+                         f"Received dtype: {ids.dtype}")
+    if ids.size and (not np.all(np.isfinite(ids)) or ids.min() < 0 or ids.max() >= num_classes
+                     or not np.all(ids == np.round(ids))):
+        bad = ids.reshape(-1)[(~np.isfinite(ids) | (ids < 0) | (ids >= num_classes) | (ids != np.round(ids)))
+                              .reshape(-1)][0].item()
+        raise ValueError(f"`labels` must be class ids in [0, {num_classes}) (or one-hot rows). Received: {bad!r}")
 
 
 @register

@@ -1,15 +1,17 @@
 """Training checkpoints: every variable of a `StyleGAN` in one HDF5 file, written atomically.
 
-The file is written under a temporary name in the same directory, flushed to disk and
-renamed over the old checkpoint, so a run killed at any moment leaves either the previous
-checkpoint or the new one, never a half-written file under the checkpoint's name.
+The file is built in memory, written under a temporary name in the same directory with plain
+file I/O, flushed to disk and renamed over the old checkpoint, so a run killed at any moment
+leaves either the previous checkpoint or the new one, never a half-written file under the
+checkpoint's name; a full disk is an ordinary `OSError` that leaves the previous checkpoint
+intact and no temporary file behind.
 """
 import json
 import os
 
 import numpy as np
 
-from keras_stylegan.utils.files import atomic_path
+from keras_stylegan.utils.files import hdf5_bytes, write_bytes
 
 CHECKPOINT_FILE = "checkpoint.h5"
 
@@ -24,13 +26,8 @@ def save_checkpoint(path, gan, metadata=None):
     Example:
     >>> save_checkpoint("run/checkpoint.h5", gan, {"kimg": 12.0})  # doctest: +SKIP
     """
-    import h5py
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            for name, variable in gan.state_variables().items():
-                f.create_dataset(name, data=np.asarray(variable.numpy()))
-            f.attrs["metadata"] = json.dumps(metadata or {})
+    datasets = {name: np.asarray(variable.numpy()) for name, variable in gan.state_variables().items()}
+    write_bytes(path, hdf5_bytes(datasets, {"metadata": json.dumps(metadata or {})}))
 
 
 def load_checkpoint(path, gan):

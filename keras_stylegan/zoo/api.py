@@ -1,6 +1,9 @@
 """`keras_stylegan.zoo.load`: a card name, a local file or directory, or a URL -> networks."""
+import json
 import os
 import urllib.parse
+import zipfile
+import zlib
 
 from keras_stylegan.zoo import presets
 from keras_stylegan.zoo.registry import get_card
@@ -17,18 +20,98 @@ def _from_file(path, discriminator):
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory but not a keras_stylegan preset (no config.json)")
     if path.endswith(".keras"):
-        import keras
-
-        from keras_stylegan import _registration
-
-        _registration.register_all()
         if discriminator:
             raise ValueError(f"{path} is a single .keras model: it holds no discriminator")
-        return keras.saving.load_model(path), None
+        return _load_keras_generator(path), None
     from keras_stylegan.zoo.convert import convert_pickle
 
     out = convert_pickle(path, discriminator=discriminator)
     return out["generator"], out["discriminator"]
+
+
+_KERAS_MEMBERS = ("config.json", "model.weights.h5")
+_MAX_KERAS_CONFIG_BYTES = 2**20
+
+
+def _keras_file_config(path):
+    """The Generator settings of a `.keras` file, checked before Keras builds anything from them."""
+    from keras_stylegan.zoo.pickles import EXPANSION_LIMIT, SMALL_FILE_ALLOWANCE
+
+    limit = EXPANSION_LIMIT * os.path.getsize(path) + SMALL_FILE_ALLOWANCE
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            missing = [name for name in _KERAS_MEMBERS if name not in members]
+            if missing:
+                raise ValueError(f"{path} is not a Keras model file: it has no {' or '.join(missing)}")
+            for info in members.values():
+                if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise ValueError(f"{path}: member {info.filename!r} is encrypted or oddly compressed")
+                if info.file_size > limit:
+                    raise ValueError(f"{path}: member {info.filename!r} expands to {info.file_size:,} bytes, more "
+                                     f"than {EXPANSION_LIMIT}x the file")
+            if members["config.json"].file_size > _MAX_KERAS_CONFIG_BYTES:
+                raise ValueError(f"{path}: config.json is larger than {_MAX_KERAS_CONFIG_BYTES:,} bytes")
+            config = json.loads(archive.read("config.json"))
+            weights_bytes = members["model.weights.h5"].file_size
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, UnicodeDecodeError,
+            RecursionError) as error:
+        raise ValueError(f"{path} is not a valid .keras file ({type(error).__name__}: {error})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: config.json is not valid JSON ({error})") from None
+    class_name = config.get("class_name") if isinstance(config, dict) else None
+    if class_name != "Generator" or not str(config.get("module", "")).startswith("keras_stylegan"):
+        raise ValueError(f"{path} holds a {str(class_name)[:60]}, not a keras_stylegan Generator")
+    return config.get("config"), weights_bytes
+
+
+def _check_keras_generator_size(path, settings, weights_bytes):
+    """Refuses settings that describe a larger network than the file's weights, before building it."""
+    from keras_stylegan.networks.generator import DEFAULT_CHANNEL_BASE
+    from keras_stylegan.zoo.convert import (MAX_CHANNEL_BASE, MAX_CLASSES, MAX_MAPPING_LAYERS, MAX_WIDTH,
+                                            ConversionError, _int_setting, minimum_generator_weights)
+    from keras_stylegan.utils.shapes import parse_resolution
+
+    where = f"{path}: Generator"
+    try:
+        if not isinstance(settings, dict):
+            raise ValueError("its config is not a dict")
+        architecture = settings.get("architecture", "stylegan2")
+        sizes = dict(
+            resolution=max(parse_resolution(settings.get("resolution"))),
+            z_dim=_int_setting(settings, "z_dim", where, 512),
+            w_dim=_int_setting(settings, "w_dim", where, 512, minimum=1),
+            num_classes=_int_setting(settings, "num_classes", where, 0, maximum=MAX_CLASSES),
+            mapping_layers=_int_setting(settings, "mapping_layers", where, 8, maximum=MAX_MAPPING_LAYERS),
+            channel_base=_int_setting(settings, "channel_base", where, DEFAULT_CHANNEL_BASE.get(architecture, 32768),
+                                      minimum=1, maximum=MAX_CHANNEL_BASE),
+            channel_max=_int_setting(settings, "channel_max", where, 512, minimum=1, maximum=MAX_WIDTH),
+        )
+        needed = minimum_generator_weights(sizes)
+    except (ConversionError, ValueError, TypeError) as error:
+        raise ValueError(f"{path}: invalid Generator settings: {str(error)[:200]}") from None
+    if needed * 2 > weights_bytes:  # at least 2 bytes a weight (float16)
+        raise ValueError(f"{path}: its settings describe at least {needed:,} weights, but model.weights.h5 has "
+                         f"{weights_bytes:,} bytes")
+
+
+def _load_keras_generator(path):
+    """A `Generator` saved as `.keras`, checked as a zip and against its weights before Keras builds it."""
+    settings, weights_bytes = _keras_file_config(path)
+    _check_keras_generator_size(path, settings, weights_bytes)
+    import keras
+
+    from keras_stylegan.networks import Generator
+
+    try:
+        model = keras.saving.load_model(path)
+    except (ValueError, KeyError, TypeError, AttributeError, OSError, zipfile.BadZipFile, zlib.error, EOFError,
+            RuntimeError, NotImplementedError, OverflowError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(f"could not load {path}: {type(error).__name__}: {message[:200]}") from None
+    if not isinstance(model, Generator):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a keras_stylegan Generator")
+    return model
 
 
 def _packaged_preset(card):

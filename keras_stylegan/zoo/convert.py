@@ -6,15 +6,39 @@ names and layouts (as NVIDIA's own `legacy.py` does), so one table maps StyleGAN
 onto our layers; StyleGAN (2019) has its own table. Our layers use TF's layout (HWIO
 kernels, correlation), so PyTorch's flipped up-sampling kernels are flipped back.
 """
+import math
 import re
+import reprlib
 
 import numpy as np
 
-from keras_stylegan.utils.shapes import block_name, block_shapes, format_resolution
+from keras_stylegan.utils.shapes import block_name, block_shapes, channels_at, format_resolution, parse_resolution
 
 
 class ConversionError(ValueError):
     """The pickle's networks do not fit the expected official structure."""
+
+
+# Caps on settings read from a pickle, far above any published network; the settings are also
+# checked against the pickle's tensors (`_check_fits`) before any network is built.
+MAX_RESOLUTION = 2**14
+MAX_MAPPING_LAYERS = 64
+MAX_WIDTH = 2**16  # z_dim, w_dim, cmap_dim, channel_max, minibatch-stddev settings
+MAX_CHANNEL_BASE = 2**26
+MAX_CLASSES = 2**20
+MAX_FILTER_TAPS = 64
+_REQUIRED = object()
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 40, 40
+_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 4
+
+
+def _brief(value):
+    """Settings come from the pickle: quote them briefly (an int may have more digits than Python prints)."""
+    try:
+        return _BRIEF.repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,33 +361,171 @@ def _get(d, key, default):
     return default if value is None else value
 
 
-def generator_config_from_torch(init_kwargs):
-    mapping = init_kwargs.get("mapping_kwargs") or {}
-    synthesis = init_kwargs.get("synthesis_kwargs") or {}
+def _section(kwargs, key, where):
+    """A nested settings dict (`mapping_kwargs`, ...); absent or None reads as empty."""
+    value = kwargs.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConversionError(f"{where} {key} must be a dict. Received: {_brief(value)}")
+    return value
+
+
+def _int_setting(kwargs, key, where, default=_REQUIRED, minimum=0, maximum=MAX_WIDTH):
+    value = kwargs.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise ConversionError(f"{where} has no {key}")
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= maximum:
+        raise ConversionError(f"{where} {key} must be an integer from {minimum} to {maximum}. Received: "
+                              f"{_brief(value)}")
+    return int(value)
+
+
+def _float_setting(kwargs, key, where, default, minimum=0.0, maximum=math.inf, optional=False):
+    """A finite float in (minimum, maximum]; `optional` settings (conv_clamp) may be None."""
+    value = kwargs.get(key)
+    if value is None:
+        return None if optional else default
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConversionError(f"{where} {key} must be a number. Received: {_brief(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not (math.isfinite(number) and minimum < number <= maximum):
+        raise ConversionError(f"{where} {key} must be a finite number above {minimum}"
+                              f"{'' if maximum == math.inf else f' and at most {maximum}'}. Received: {_brief(value)}")
+    return number
+
+
+def _choice_setting(kwargs, key, where, default, choices):
+    value = _get(kwargs, key, default)
+    if value not in choices:
+        raise ConversionError(f"{where} {key} must be one of {', '.join(map(repr, choices))}. Received: "
+                              f"{_brief(value)}")
+    return value
+
+
+def _filter_setting(kwargs, key, where):
+    value = kwargs[key]
+    if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_FILTER_TAPS
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+        raise ConversionError(f"{where} {key} must be a list of at most {MAX_FILTER_TAPS} finite numbers. "
+                              f"Received: {_brief(value)}")
+    return [float(v) for v in value]
+
+
+def _resolution_setting(kwargs, key, where):
+    resolution = _int_setting(kwargs, key, where, minimum=4, maximum=MAX_RESOLUTION)
+    if resolution & (resolution - 1):
+        raise ConversionError(f"{where} {key} must be a power of two. Received: {resolution}")
+    return resolution
+
+
+def _check_kwargs(init_kwargs, where):
+    if not isinstance(init_kwargs, dict):
+        raise ConversionError(f"{where} must be a dict. Received: {_brief(init_kwargs)}")
+
+
+def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
+    """Our `Generator` settings from a stylegan2-ada-pytorch generator's `init_kwargs`, each checked."""
+    _check_kwargs(init_kwargs, where)
+    mapping = _section(init_kwargs, "mapping_kwargs", where)
+    synthesis = _section(init_kwargs, "synthesis_kwargs", where)
     return dict(
-        architecture="stylegan2", resolution=int(init_kwargs["img_resolution"]),
-        channels=int(init_kwargs["img_channels"]), z_dim=int(init_kwargs["z_dim"]), w_dim=int(init_kwargs["w_dim"]),
-        num_classes=int(_get(init_kwargs, "c_dim", 0)), mapping_layers=int(_get(mapping, "num_layers", 8)),
-        mapping_lr_multiplier=float(_get(mapping, "lr_multiplier", 0.01)),
-        channel_base=int(_get(synthesis, "channel_base", 32768)), channel_max=int(_get(synthesis, "channel_max", 512)),
-        synthesis_architecture=_get(synthesis, "architecture", "skip"),
-        conv_clamp=synthesis.get("conv_clamp"), w_avg_beta=float(_get(mapping, "w_avg_beta", 0.995)),
+        architecture="stylegan2", resolution=_resolution_setting(init_kwargs, "img_resolution", where),
+        channels=_int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
+        z_dim=_int_setting(init_kwargs, "z_dim", where), w_dim=_int_setting(init_kwargs, "w_dim", where, minimum=1),
+        num_classes=_int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
+        mapping_layers=_int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 8, maximum=MAX_MAPPING_LAYERS),
+        mapping_lr_multiplier=_float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
+        channel_base=_int_setting(synthesis, "channel_base", f"{where} synthesis_kwargs", 32768, 1, MAX_CHANNEL_BASE),
+        channel_max=_int_setting(synthesis, "channel_max", f"{where} synthesis_kwargs", 512, 1),
+        synthesis_architecture=_choice_setting(synthesis, "architecture", f"{where} synthesis_kwargs", "skip",
+                                               ("orig", "skip", "resnet")),
+        conv_clamp=_float_setting(synthesis, "conv_clamp", f"{where} synthesis_kwargs", None, optional=True),
+        w_avg_beta=_float_setting(mapping, "w_avg_beta", f"{where} mapping_kwargs", 0.995, -1.0, 1.0),
     )
 
 
-def discriminator_config_from_torch(init_kwargs):
-    epilogue = init_kwargs.get("epilogue_kwargs") or {}
-    mapping = init_kwargs.get("mapping_kwargs") or {}
+def discriminator_config_from_torch(init_kwargs, where="D init_kwargs"):
+    """Our `Discriminator` settings from a stylegan2-ada-pytorch discriminator's `init_kwargs`, each checked."""
+    _check_kwargs(init_kwargs, where)
+    epilogue = _section(init_kwargs, "epilogue_kwargs", where)
+    mapping = _section(init_kwargs, "mapping_kwargs", where)
     return dict(
-        architecture="stylegan2", resolution=int(init_kwargs["img_resolution"]),
-        channels=int(init_kwargs["img_channels"]), num_classes=int(_get(init_kwargs, "c_dim", 0)),
-        block_architecture=_get(init_kwargs, "architecture", "resnet"),
-        channel_base=int(_get(init_kwargs, "channel_base", 32768)), channel_max=int(_get(init_kwargs, "channel_max", 512)),
-        mbstd_group_size=int(_get(epilogue, "mbstd_group_size", 4)),
-        mbstd_num_channels=int(_get(epilogue, "mbstd_num_channels", 1)), cmap_dim=init_kwargs.get("cmap_dim"),
-        mapping_layers=int(_get(mapping, "num_layers", 8)),
-        mapping_lr_multiplier=float(_get(mapping, "lr_multiplier", 0.01)), conv_clamp=init_kwargs.get("conv_clamp"),
+        architecture="stylegan2", resolution=_resolution_setting(init_kwargs, "img_resolution", where),
+        channels=_int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
+        num_classes=_int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
+        block_architecture=_choice_setting(init_kwargs, "architecture", where, "resnet", ("orig", "skip", "resnet")),
+        channel_base=_int_setting(init_kwargs, "channel_base", where, 32768, 1, MAX_CHANNEL_BASE),
+        channel_max=_int_setting(init_kwargs, "channel_max", where, 512, 1),
+        mbstd_group_size=_int_setting(epilogue, "mbstd_group_size", f"{where} epilogue_kwargs", 4),
+        mbstd_num_channels=_int_setting(epilogue, "mbstd_num_channels", f"{where} epilogue_kwargs", 1),
+        cmap_dim=_int_setting(init_kwargs, "cmap_dim", where, None, minimum=1),
+        mapping_layers=_int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 8, maximum=MAX_MAPPING_LAYERS),
+        mapping_lr_multiplier=_float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
+        conv_clamp=_float_setting(init_kwargs, "conv_clamp", where, None, optional=True),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sizes: a lower bound on the weights a configuration has, checked against the pickle's arrays
+# before anything is built (so `num_layers: 2**31` or a huge `channel_max` costs nothing).
+
+
+def minimum_generator_weights(config):
+    """A lower bound on the number of weights a `Generator(**config)` loads from a pickle.
+
+    Counts only conv kernels, their style affines, noise maps and the mapping layers, so it never
+    exceeds the real count; used to refuse settings larger than the pickle's arrays before building.
+
+    Example:
+    >>> minimum_generator_weights(dict(resolution=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=16,
+    ...                                channel_max=4))
+    300
+    """
+    z_dim, w_dim, layers = config["z_dim"], config["w_dim"], config["mapping_layers"]
+    embed = config.get("num_classes", 0) * w_dim
+    mapping = embed + (((z_dim + (w_dim if embed else 0)) * w_dim + (layers - 1) * w_dim * w_dim) if layers else 0)
+    synthesis = 0
+    for shape in block_shapes(parse_resolution(config["resolution"])):
+        c = channels_at(shape, config["channel_base"], config["channel_max"])
+        synthesis += 9 * c * c + w_dim * c + shape[0] * shape[1]  # conv1 kernel, its affine, its noise map
+    return mapping + synthesis
+
+
+def minimum_discriminator_weights(config):
+    """A lower bound on the number of weights a `Discriminator(**config)` loads from a pickle.
+
+    Example:
+    >>> minimum_discriminator_weights(dict(resolution=8, channel_base=16, channel_max=4))
+    280
+    """
+    shapes = block_shapes(parse_resolution(config["resolution"]))
+    base, channel_base, channel_max = shapes[0], config.get("channel_base", 32768), config.get("channel_max", 512)
+    total = 0
+    for shape in shapes[1:]:
+        c = channels_at(shape, channel_base, channel_max)
+        total += 9 * c * c  # conv0 kernel
+    c = channels_at(base, channel_base, channel_max)
+    mbstd = config.get("mbstd_num_channels", 1) if config.get("mbstd_group_size", 4) else 0
+    total += 9 * (c + mbstd) * c + c * base[0] * base[1]  # epilogue conv kernel, fc kernel (>= 1 unit)
+    if config.get("num_classes"):
+        cmap = config.get("cmap_dim") or c
+        total += config["num_classes"] * cmap + config.get("mapping_layers", 0) * cmap * cmap
+    return total
+
+
+def _check_fits(config, arrays, what, discriminator=False):
+    """Refuses settings that describe a larger network than the arrays can fill, before building it."""
+    needed = (minimum_discriminator_weights if discriminator else minimum_generator_weights)(config)
+    held = sum(int(np.size(value)) for value in arrays.values())
+    if needed > held:
+        raise ConversionError(f"{what}: its settings describe a network of at least {needed:,} weights, but the "
+                              f"pickle holds {held:,}")
 
 
 def _scopes(names, pattern):
@@ -374,17 +536,21 @@ def _scopes(names, pattern):
     return found.values()
 
 
-def generator_config_from_tf(flat, static_kwargs):
+def generator_config_from_tf(flat, static_kwargs, where="Gs static_kwargs"):
+    """Our `Generator` settings from a flattened TF1 generator: shapes first, `static_kwargs` checked."""
+    static_kwargs = static_kwargs or {}
+    _check_kwargs(static_kwargs, where)
     names = list(flat)
     stylegan = any(re.fullmatch(r"synthesis/ToRGB_lod\d+/weight", n) for n in names)
     num_layers = len([n for n in names if re.fullmatch(r"mapping/Dense\d+/weight", n)])
     w_dim = int(flat[f"mapping/Dense{num_layers - 1}/weight"].shape[1])
     embed = flat.get("mapping/LabelEmbed/weight")
-    num_classes = int(embed.shape[0]) if embed is not None else int(static_kwargs.get("label_size", 0))
+    num_classes = (int(embed.shape[0]) if embed is not None
+                   else _int_setting(static_kwargs, "label_size", where, 0, maximum=MAX_CLASSES))
     z_dim = int(flat["mapping/Dense0/weight"].shape[0]) - (int(embed.shape[1]) if embed is not None else 0)
-    z_dim = int(static_kwargs.get("latent_size", z_dim))
+    z_dim = _int_setting(static_kwargs, "latent_size", where, z_dim)
     channels_by_res = {}
-    for m in _scopes(names, r"synthesis/(\d+)x(\d+)/(Conv|Conv1)/weight"):
+    for m in _scopes(names, r"synthesis/(\d{1,5})x(\d{1,5})/(Conv|Conv1)/weight"):
         channels_by_res[max(int(m[1]), int(m[2]))] = int(flat[m[0]].shape[-1])
     rgb = [n for n in names if re.fullmatch(r"synthesis/(\d+x\d+/ToRGB|ToRGB_lod\d+)/weight", n)]
     skip = any(re.fullmatch(r"synthesis/\d+x\d+/Skip/weight", n) for n in names)
@@ -395,32 +561,48 @@ def generator_config_from_tf(flat, static_kwargs):
         mapping_layers=num_layers, channel_base=channel_base, channel_max=channel_max,
     )
     if "mapping_lrmul" in static_kwargs:
-        config["mapping_lr_multiplier"] = float(static_kwargs["mapping_lrmul"])
+        config["mapping_lr_multiplier"] = _float_setting(static_kwargs, "mapping_lrmul", where, 0.01)
     if stylegan:
-        config["fused_scale"] = static_kwargs.get("fused_scale", "auto")
+        config["fused_scale"] = _choice_setting(static_kwargs, "fused_scale", where, "auto", ("auto", True, False))
         if "blur_filter" in static_kwargs:
-            config["resample_filter"] = list(static_kwargs["blur_filter"])
+            config["resample_filter"] = _filter_setting(static_kwargs, "blur_filter", where)
     else:
         config["synthesis_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
-        config.update(_tf_stylegan2_resampling(static_kwargs))
-    return config
+        config.update(_tf_stylegan2_resampling(static_kwargs, where))
+    return _validate_config(config, where)
 
 
-def _tf_stylegan2_resampling(static_kwargs):
+def _tf_stylegan2_resampling(static_kwargs, where="static_kwargs"):
     """The FIR filter and activation clamp a TF1 StyleGAN2 network was built with, when set."""
     config = {}
     if "resample_kernel" in static_kwargs:
-        config["resample_filter"] = list(static_kwargs["resample_kernel"])
+        config["resample_filter"] = _filter_setting(static_kwargs, "resample_kernel", where)
     if static_kwargs.get("conv_clamp") is not None:
-        config["conv_clamp"] = float(static_kwargs["conv_clamp"])
+        config["conv_clamp"] = _float_setting(static_kwargs, "conv_clamp", where, None, optional=True)
     return config
 
 
-def discriminator_config_from_tf(flat, static_kwargs):
+def _validate_config(config, where):
+    """Settings derived from tensor names and shapes, held to the same caps as `init_kwargs`."""
+    limits = {"z_dim": (0, MAX_WIDTH), "w_dim": (1, MAX_WIDTH), "num_classes": (0, MAX_CLASSES),
+              "mapping_layers": (0, MAX_MAPPING_LAYERS), "channels": (1, 4), "channel_base": (1, MAX_CHANNEL_BASE),
+              "channel_max": (1, MAX_WIDTH), "cmap_dim": (1, MAX_WIDTH), "mbstd_group_size": (0, MAX_WIDTH),
+              "mbstd_num_channels": (0, MAX_WIDTH)}
+    for key, (low, high) in limits.items():
+        if key in config:
+            _int_setting(config, key, f"{where}: derived", None, low, high)
+    _resolution_setting(config, "resolution", f"{where}: derived")
+    return config
+
+
+def discriminator_config_from_tf(flat, static_kwargs, where="D static_kwargs"):
+    """Our `Discriminator` settings from flattened TF1 variables: shapes first, `static_kwargs` checked."""
+    static_kwargs = static_kwargs or {}
+    _check_kwargs(static_kwargs, where)
     names = list(flat)
     stylegan = any(re.fullmatch(r"FromRGB_lod\d+/weight", n) for n in names)
     channels_by_res = {}
-    for m in _scopes(names, r"(\d+)x(\d+)/(Conv0|Conv)/weight"):
+    for m in _scopes(names, r"(\d{1,5})x(\d{1,5})/(Conv0|Conv)/weight"):
         channels_by_res[max(int(m[1]), int(m[2]))] = int(flat[m[0]].shape[-1])
     channel_base, channel_max = infer_channel_schedule(channels_by_res)
     base = min(channels_by_res)
@@ -429,21 +611,22 @@ def discriminator_config_from_tf(flat, static_kwargs):
     embed = flat.get("LabelEmbed/weight")  # [label_size, mapping_fmaps]: D_main's label embedding
     config = dict(
         architecture="stylegan" if stylegan else "stylegan2",
-        resolution=max(int(re.match(r"(\d+)x", n)[1]) for n in names if re.match(r"\d+x\d+/", n)),
+        resolution=max(int(re.match(r"(\d{1,5})x", n)[1]) for n in names if re.match(r"\d{1,5}x\d{1,5}/", n)),
         channels=int(flat[fromrgb[0]].shape[2]),
-        num_classes=int(embed.shape[0]) if embed is not None else int(static_kwargs.get("label_size", 0)),
+        num_classes=(int(embed.shape[0]) if embed is not None
+                     else _int_setting(static_kwargs, "label_size", where, 0, maximum=MAX_CLASSES)),
         channel_base=channel_base, channel_max=channel_max,
-        mbstd_group_size=int(static_kwargs.get("mbstd_group_size", 4)), mbstd_num_channels=mbstd_in,
+        mbstd_group_size=_int_setting(static_kwargs, "mbstd_group_size", where, 4), mbstd_num_channels=mbstd_in,
     )
     if embed is not None:  # D_main: mapping_layers default 0, mapping_lrmul default 0.1
         config.update(cmap_dim=int(embed.shape[1]),
                       mapping_layers=len([n for n in names if re.fullmatch(r"Mapping\d+/weight", n)]),
-                      mapping_lr_multiplier=float(static_kwargs.get("mapping_lrmul", 0.1)))
+                      mapping_lr_multiplier=_float_setting(static_kwargs, "mapping_lrmul", where, 0.1))
     if not stylegan:
         skip = any(re.fullmatch(r"\d+x\d+/Skip/weight", n) for n in names)
         config["block_architecture"] = "resnet" if skip else ("skip" if len(fromrgb) > 1 else "orig")
-        config.update(_tf_stylegan2_resampling(static_kwargs))
-    return config
+        config.update(_tf_stylegan2_resampling(static_kwargs, where))
+    return _validate_config(config, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,53 +643,71 @@ def convert_official(data, discriminator=True):
     Returns:
         `dict(generator=..., discriminator=... or None, metadata=...)`.
     """
-    from keras_stylegan.networks import Discriminator, Generator
+    from keras_stylegan.zoo import convert_stylegan3
     from keras_stylegan.zoo.pickles import flatten_tf_network
 
+    if convert_stylegan3.is_stylegan3_snapshot(data):  # NVlabs/stylegan3 generators have their own table
+        return convert_stylegan3.convert_official_stylegan3(data, discriminator=discriminator)
     nets = data["networks"]
     metadata = {"source_format": data["format"], "notes": []}
+    # Every setting is read, checked and compared with the arrays before anything is built.
+    d_config = d_arrays = None
     if data["format"] == "pytorch":
-        g_src = nets.get("G_ema") or nets.get("G")
+        g_key = "G_ema" if nets.get("G_ema") is not None else "G"
+        g_src = nets.get(g_key)
         if g_src is None:
             raise ConversionError("the pickle has no G_ema or G network")
-        g_config = generator_config_from_torch(g_src["init_kwargs"])
-        generator = Generator(**g_config)
-        unused = load_stylegan2_generator(generator, g_src["state_dict"], "G_ema" if "G_ema" in nets else "G")
-        fp16 = int(_get(g_src["init_kwargs"].get("synthesis_kwargs"), "num_fp16_res", 0))
+        g_arrays = g_src["state_dict"]
+        g_config = _settings(g_key, generator_config_from_torch, g_src["init_kwargs"], f"{g_key} init_kwargs")
+        fp16 = _settings(g_key, _int_setting, _section(g_src["init_kwargs"], "synthesis_kwargs", g_key),
+                         "num_fp16_res", f"{g_key} synthesis_kwargs", 0, 0, MAX_MAPPING_LAYERS)
         d_src = nets.get("D") if discriminator else None
-        d = d_config = None
         if d_src is not None:
-            d_config = discriminator_config_from_torch(d_src["init_kwargs"])
-            d = Discriminator(**d_config)
-            unused += load_stylegan2_discriminator(d, d_src["state_dict"])
-            fp16 = max(fp16, int(_get(d_src["init_kwargs"], "num_fp16_res", 0)))
+            d_arrays = d_src["state_dict"]
+            d_config = _settings("D", discriminator_config_from_torch, d_src["init_kwargs"], "D init_kwargs")
+            fp16 = max(fp16, _settings("D", _int_setting, d_src["init_kwargs"], "num_fp16_res", "D init_kwargs", 0,
+                                       0, MAX_MAPPING_LAYERS))
         metadata["class_name"] = g_src.get("class_name")
     elif data["format"] == "tf1":
-        g_net = nets.get("Gs") or nets.get("G")
+        g_key = "Gs" if nets.get("Gs") is not None else "G"
+        g_net = nets.get(g_key)
         if g_net is None:
             raise ConversionError("the pickle has no Gs or G network")
-        flat = flatten_tf_network(g_net)
-        g_config = generator_config_from_tf(flat, g_net.get("static_kwargs") or {})
-        generator = Generator(**g_config)
-        if g_config["architecture"] == "stylegan":
-            unused = load_stylegan_generator(generator, flat)
-        else:
-            unused = load_stylegan2_generator(generator, tf_stylegan2_generator_to_torch(flat), "Gs")
+        g_arrays = flatten_tf_network(g_net)
+        g_config = _settings(g_key, generator_config_from_tf, g_arrays, g_net.get("static_kwargs"),
+                             f"{g_key} static_kwargs")
         fp16 = 0
         d_net = nets.get("D") if discriminator else None
-        d = d_config = None
         if d_net is not None:
-            d_flat = flatten_tf_network(d_net)
-            d_config = discriminator_config_from_tf(d_flat, d_net.get("static_kwargs") or {})
-            d = Discriminator(**d_config)
-            if d_config["architecture"] == "stylegan":
-                unused += load_stylegan_discriminator(d, d_flat)
-            else:
-                base = max(block_shapes(d.resolution)[0])
-                unused += load_stylegan2_discriminator(d, tf_stylegan2_discriminator_to_torch(d_flat, base=base))
+            d_arrays = flatten_tf_network(d_net)
+            d_config = _settings("D", discriminator_config_from_tf, d_arrays, d_net.get("static_kwargs"),
+                                 "D static_kwargs")
         metadata["build_func_name"] = g_net.get("build_func_name")
     else:
-        raise ConversionError(f"unknown pickle format {data['format']!r}")
+        raise ConversionError(f"unknown pickle format {_brief(data['format'])}")
+    _settings(g_key, _check_fits, g_config, g_arrays, g_key)
+    if d_config is not None:
+        _settings("D", _check_fits, d_config, d_arrays, "D", True)
+
+    from keras_stylegan.networks import Discriminator, Generator
+
+    generator = _settings(g_key, Generator, **g_config)
+    d = None if d_config is None else _settings("D", Discriminator, **d_config)
+    if data["format"] == "pytorch":
+        unused = load_stylegan2_generator(generator, g_arrays, g_key)
+        if d is not None:
+            unused += load_stylegan2_discriminator(d, d_arrays)
+    else:
+        if g_config["architecture"] == "stylegan":
+            unused = load_stylegan_generator(generator, g_arrays)
+        else:
+            unused = load_stylegan2_generator(generator, tf_stylegan2_generator_to_torch(g_arrays), "Gs")
+        if d is not None:
+            if d_config["architecture"] == "stylegan":
+                unused += load_stylegan_discriminator(d, d_arrays)
+            else:
+                base = max(block_shapes(d.resolution)[0])
+                unused += load_stylegan2_discriminator(d, tf_stylegan2_discriminator_to_torch(d_arrays, base=base))
     if unused:
         raise ConversionError(f"arrays not used by the conversion: {', '.join(unused[:8])}")
     if fp16:
@@ -515,6 +716,18 @@ def convert_official(data, discriminator=True):
         metadata["notes"].append(f"conv_clamp={g_config['conv_clamp']} kept (NVIDIA clamps activations)")
     metadata.update(generator_config=g_config, discriminator_config=d_config, num_fp16_res=fp16)
     return {"generator": generator, "discriminator": d, "metadata": metadata}
+
+
+def _settings(what, function, *args, **kwargs):
+    """Runs `function` on settings from the pickle; any failure is a `ConversionError` naming `what`."""
+    try:
+        return function(*args, **kwargs)
+    except ConversionError:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, OverflowError, ZeroDivisionError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message = message if len(message) <= 200 else message[:200] + "..."
+        raise ConversionError(f"invalid settings for {what}: {type(error).__name__}: {message}") from None
 
 
 def convert_pickle(path, discriminator=True):

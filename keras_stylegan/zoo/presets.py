@@ -4,19 +4,25 @@
 `model.weights.h5` the generator weights, `discriminator.weights.h5` the discriminator's
 when there is one. Weights may be stored in float16 to halve the size; they are always
 loaded into float32 variables. A preset is written into a temporary directory and renamed
-into place, so a half-written preset never exists under the final name.
+into place, so a half-written preset never exists under the final name; an existing directory
+is replaced only if it is a preset, and only when asked (`overwrite=True`).
+
+HDF5 files are built in memory and written with plain file I/O, so a full disk is an ordinary
+`OSError` (h5py's own file driver can crash the process when a write fails on close).
 """
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
+
+from keras_stylegan.utils.files import atomic_directory, check_directory_target, hdf5_bytes, write_bytes
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 D_WEIGHTS_FILE = "discriminator.weights.h5"
 METADATA_FILE = "metadata.json"
+ENCODER_FILE = "encoder.keras"  # `kstylegan encoder train` saves beside the weights
+PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, D_WEIGHTS_FILE, METADATA_FILE, ENCODER_FILE)
 _SKIP_CONFIG = ("name", "trainable", "dtype")
 
 
@@ -31,14 +37,13 @@ def _key(variable):
 
 def _save_weights(model, path, dtype):
     """Writes every variable (by its path) into an HDF5 file, optionally as float16."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        for variable in model.weights:
-            value = np.asarray(variable.numpy())
-            if dtype == "float16" and value.dtype == np.float32 and "seed_generator" not in variable.path:
-                value = value.astype(np.float16)
-            f.create_dataset(_key(variable), data=value)
+    datasets = {}
+    for variable in model.weights:
+        value = np.asarray(variable.numpy())
+        if dtype == "float16" and value.dtype == np.float32 and "seed_generator" not in variable.path:
+            value = value.astype(np.float16)
+        datasets[_key(variable)] = value
+    write_bytes(path, hdf5_bytes(datasets))
 
 
 def _load_weights(model, path):
@@ -56,30 +61,44 @@ def _load_weights(model, path):
             variable.assign(value.astype(variable.dtype))
 
 
-def save_preset(directory, generator, discriminator=None, metadata=None, weights_dtype="float32"):
+def check_preset_target(directory, overwrite=False):
+    """Raises `ValueError` unless a preset may be written to `directory` (see `save_preset`); returns its path.
+
+    Example:
+    >>> check_preset_target("/tmp/a-new-preset")
+    '/tmp/a-new-preset'
+    """
+    return check_directory_target(directory, overwrite, PRESET_FILES, (CONFIG_FILE,), "preset")
+
+
+def save_preset(directory, generator, discriminator=None, metadata=None, weights_dtype="float32",
+                overwrite=False):
     """Writes a preset directory atomically.
 
+    Nothing of the user's is ever replaced: `directory` must be new, empty, or (with
+    `overwrite=True`) an existing preset holding only preset files. `""`, the working directory
+    and its parents, files and other non-empty directories are refused with a `ValueError`.
+    The old preset (with the `encoder.keras` trained for it, if any) is deleted only once the
+    new one is in place.
+
     Args:
-        directory: target directory (replaced if it exists).
+        directory: target directory.
         generator: a `keras_stylegan.Generator`.
         discriminator: optional `keras_stylegan.Discriminator`.
         metadata: JSON-serializable dict (source, license, notes, ...).
         weights_dtype: `"float32"` or `"float16"` (storage only).
+        overwrite: replace an existing preset at `directory`.
 
     Example:
-    >>> save_preset("/tmp/my_preset", generator)  # doctest: +SKIP
+    >>> save_preset("/tmp/my_preset", generator, overwrite=True)  # doctest: +SKIP
     >>> g = keras_stylegan.zoo.load("/tmp/my_preset")  # doctest: +SKIP
     """
     if weights_dtype not in ("float32", "float16"):
         raise ValueError(f"weights_dtype must be 'float32' or 'float16'. Received: {weights_dtype!r}")
-    directory = os.path.abspath(os.fspath(directory))
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".preset-", dir=parent)
-    try:
-        config = {"generator": _constructor_config(generator)}
-        if discriminator is not None:
-            config["discriminator"] = _constructor_config(discriminator)
+    config = {"generator": _constructor_config(generator)}
+    if discriminator is not None:
+        config["discriminator"] = _constructor_config(discriminator)
+    with atomic_directory(directory, overwrite, PRESET_FILES, (CONFIG_FILE,), "preset") as tmp:
         with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
             json.dump(config, f, indent=1)
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:
@@ -87,18 +106,7 @@ def save_preset(directory, generator, discriminator=None, metadata=None, weights
         _save_weights(generator, os.path.join(tmp, WEIGHTS_FILE), weights_dtype)
         if discriminator is not None:
             _save_weights(discriminator, os.path.join(tmp, D_WEIGHTS_FILE), weights_dtype)
-        if os.path.exists(directory):
-            old = directory + ".old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return directory
+    return os.path.abspath(os.fspath(directory))
 
 
 def is_preset_dir(path):

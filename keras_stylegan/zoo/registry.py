@@ -27,7 +27,7 @@ from keras_stylegan.utils.shapes import format_resolution, parse_resolution
 
 ENTRY_POINT_GROUP = "keras_stylegan.zoo"
 CARDS_PACKAGE = "keras_stylegan.cards"
-ARCHITECTURES = ("stylegan", "stylegan2")  # as keras_stylegan.networks, without importing Keras
+ARCHITECTURES = ("stylegan", "stylegan2", "stylegan3")  # as keras_stylegan.networks, without importing Keras
 SOURCE_FORMATS = ("tf1-pickle", "pytorch-pickle", "preset")
 REQUIRED_FIELDS = ("name", "architecture", "resolution", "generator", "urls", "source_format", "license")
 _PICKLE_FORMATS = ("tf1-pickle", "pytorch-pickle")
@@ -260,9 +260,9 @@ def _validate(card, source):
               "a JSON object of keyword arguments")
         for key in ("architecture", "resolution"):
             check(key in kwargs, field, f"a JSON object with `{key}`")
-        # The networks must produce (or read) what the card says.
-        check(kwargs["architecture"] == card.architecture, f"{field}.architecture", f"{card.architecture!r}",
-              kwargs["architecture"])
+        # The networks must produce (or read) what the card says. NVIDIA trains StyleGAN3 with StyleGAN2's D.
+        expected = "stylegan2" if (field, card.architecture) == ("discriminator", "stylegan3") else card.architecture
+        check(kwargs["architecture"] == expected, f"{field}.architecture", f"{expected!r}", kwargs["architecture"])
         check(resolution_of(f"{field}.resolution", kwargs["resolution"]) == output_shape, f"{field}.resolution",
               f"the card's resolution {card.resolution}", kwargs["resolution"])
         check(kwargs.get("channels", 3) == card.channels, f"{field}.channels", f"{card.channels}",

@@ -79,7 +79,8 @@ def main():
         "swd_x1e3_data_half_vs_half": {k: round(float(v), 2) for k, v in swd_reals.items()},
         "snapshot": snapshot,
     }
-    save_preset(args.out, g, d, metadata=metadata, weights_dtype="float16")
+    # This recipe exists to refresh the packaged preset; a directory that is not a preset is still refused.
+    save_preset(args.out, g, d, metadata=metadata, weights_dtype="float16", overwrite=True)
     update_card(args.card, args.out)
     size = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print(json.dumps({k: v for k, v in metadata.items() if k != "training_options"}, indent=1))

@@ -92,7 +92,7 @@ def test_help_shows_an_example(command):
 
 
 BAD_INPUTS = [
-    (["sample", "--n", 0], "--n must be >= 1"),
+    (["sample", "--n", 0], "Invalid value for '--n': 0 is not in the range 1<=x<=10000"),
     (["sample", "--psi", "abc"], "'abc' is not a valid float"),
     (["sample", "--seeds", "3-1"], "'3-1' runs backwards"),
     (["sample", "--n", 3, "--seeds", "0-15"], "does not match"),
@@ -109,7 +109,33 @@ BAD_INPUTS = [
     (["interpolate", "--out", "{tmp}/walk.png"], "unsupported file extension"),
     (["interpolate", "--frames", 0], "--frames"),
     (["noise", "--draws", 0], "--draws"),
-    (["noise", "--seed", -1], "seeds"),
+    (["noise", "--seed", -1], "Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295"),
+    # issue 16: huge counts are refused, with the limit, before any list is built (they were
+    # OverflowError / MemoryError tracebacks)
+    (["sample", "--n", "99999999999999999999"], "99999999999999999999 is not in the range 1<=x<=10000"),
+    (["sample", "--n", "999999999999"], "is not in the range 1<=x<=10000"),
+    (["sample", "--seeds", "0-4294967295"], "names 4294967296 values; at most 100000 are allowed"),
+    (["sample", "--seeds", "0-10000"], "names 10001 seeds; at most 10000 images per run"),
+    (["sample", "--n", 2, "--cols", "999999999"], "is not in the range 1<=x<=10000"),
+    (["sample", "--n", 2, "--cols", 3], "--cols must be at most the number of images (2)"),
+    (["interpolate", "--frames", "999999999"], "is not in the range 1<=x<=10000"),
+    (["interpolate", "--seeds", "0-4294967295", "--frames", 2], "at most 100000 are allowed"),
+    (["interpolate", "--fps", "99999999999"], "is not in the range 1<=x<=1000"),
+    (["noise", "--draws", "99999999999"], "is not in the range 1<=x<=100"),
+    (["mix", "--rows", "0-4294967295", "--cols", 1], "at most 100000 are allowed"),
+    (["mix", "--rows", "0-200", "--cols", "0-200"], "201 x 201 mixed cells; at most 10000 per grid"),
+    (["mix", "--rows", 1, "--cols", 2, "--styles", "0-99999999999999"], "at most 100000 are allowed"),
+    # non-finite numbers and silently ignored values
+    (["sample", "--psi", "nan"], "'nan' is not a finite number"),
+    (["sample", "--psi", "1e400"], "'1e400' is not a finite number"),
+    (["mix", "--rows", 1, "--cols", 2, "--psi", "-inf"], "'-inf' is not a finite number"),
+    (["sample", "--cutoff", -5], "-5 is not in the range x>=0"),
+    (["sample", "--outdir", "/dev/null"], "cannot write images to --outdir /dev/null"),
+    (["sample", "--outdir", ""], "--outdir must name a directory"),
+    # found by the fuzz suite: an RGBA model and a JPEG output failed after the whole run
+    (["sample", "--n", 1, "--out", "{tmp}/grid.jpg"], "JPEG cannot store RGBA images"),
+    (["mix", "--rows", 1, "--cols", 2, "--out", "{tmp}/mix.jpg"], "JPEG cannot store RGBA images"),
+    (["noise", "--draws", 1, "--out", "{tmp}/noise.jpeg"], "JPEG cannot store RGBA images"),
 ]
 
 
@@ -156,3 +182,29 @@ def test_real_subprocess(preset, g, tmp_path, args, output):
     if args[0] == "sample":  # a seed names the same image in another process
         np.testing.assert_array_equal(read(tmp_path / output)[1],
                                       sampling.image_grid(sampling.generate_images(g, "0-3", psi=0.7)))
+
+
+@pytest.fixture(scope="module")
+def conditional_preset(tmp_path_factory):
+    return save_preset(tmp_path_factory.mktemp("models") / "tiny_conditional", make_generator(num_classes=3))
+
+
+@pytest.mark.parametrize("command", [["sample", "--n", 2], ["interpolate", "--frames", 2]])
+def test_a_bad_class_fails_before_the_progress_bar(conditional_preset, tmp_path, command):
+    """The class is checked before the first batch: stderr holds the error line and nothing else."""
+    result = CliRunner().invoke(cli, command + ["--model", str(conditional_preset), "--class", 7,
+                                                "--out", str(tmp_path / "x.gif")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "Error: `class_label` must be a class index in [0, 3) for this conditional model. " \
+                            "Received: 7\n"
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("content", [b"not a zip", b"PK\x03\x04" + b"\x00" * 40, b""])
+def test_a_bad_keras_file_is_one_line(tmp_path, content):
+    (tmp_path / "model.keras").write_bytes(content)
+    result = CliRunner().invoke(cli, ["sample", "--n", 1, "--model", str(tmp_path / "model.keras"),
+                                      "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["model.keras"]

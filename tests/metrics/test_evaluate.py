@@ -99,7 +99,8 @@ def test_metrics_cli(g, tmp_path):
     assert all(np.isfinite(float(value)) and float(value) >= 0 for value in lines.values())
     for args, message in [(["--metrics", "fid50k"], "Error: --data is required"),
                           (["--metrics", "is50k", "--data", str(data)], "Error: `metrics` must name some of"),
-                          (["--metrics", "swd", "--data", str(data), "--num", "0"], "Error: --num must be >= 1"),
+                          (["--metrics", "swd", "--data", str(data), "--num", "0"],
+                           "Error: Invalid value for '--num': 0 is not in the range 1<=x<=1000000"),
                           (["--metrics", "kid50k", "--data", str(data), "--num", "4", "--inception-weights",
                             str(tmp_path / "none.h5")], "Error: `weights` must be 'imagenet'")]:
         bad = CliRunner().invoke(cli, ["metrics", "--model", str(preset)] + args)

@@ -243,7 +243,7 @@ def test_min_lod_skips_hidden_blocks_with_the_same_outputs():
     (dict(resolution=(64, 8)), "aspect"),
     (dict(channels=5), "channels"),
     (dict(channels=0), "channels"),
-    (dict(architecture="stylegan3"), "architecture"),
+    (dict(architecture="stylegan4"), "architecture"),
     (dict(synthesis_architecture="unet"), "architecture"),
 ])
 def test_bad_arguments_name_the_argument_and_value(kwargs, match):

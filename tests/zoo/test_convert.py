@@ -322,3 +322,171 @@ def test_zoo_load_card_downloads_converts_and_caches(tmp_path, monkeypatch):
     finally:
         unregister("local-tiny")
         server.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------
+# Malformed settings (issue 16): refused with one clear error before any network is built.
+
+
+def _tiny_g_kwargs(**changes):
+    kwargs = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=4, mapping_kwargs=dict(num_layers=2),
+                  synthesis_kwargs=dict(channel_base=64, channel_max=8))
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        kwargs[section] = dict(kwargs[section], **{name: value}) if name else value
+    return kwargs
+
+
+@pytest.fixture
+def forbid_building(monkeypatch):
+    """Call it once the pickle is written: from then on, building a network fails the test."""
+    import keras_stylegan.networks as networks
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from settings that should have been refused")
+
+    def forbid():
+        monkeypatch.setattr(networks, "Generator", refuse)
+        monkeypatch.setattr(networks, "Discriminator", refuse)
+
+    return forbid
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(img_resolution=None), "G_ema init_kwargs has no img_resolution"),
+    (dict(img_resolution="1024"), "img_resolution must be an integer from 4 to 16384. Received: '1024'"),
+    (dict(img_resolution=float("inf")), "img_resolution must be an integer.*Received: inf"),
+    (dict(img_resolution=10**400), "img_resolution must be an integer from 4 to 16384"),
+    (dict(img_resolution=48), "img_resolution must be a power of two. Received: 48"),
+    (dict(mapping_kwargs=5), "G_ema init_kwargs mapping_kwargs must be a dict. Received: 5"),
+    (dict(mapping_kwargs__lr_multiplier=0), "lr_multiplier must be a finite number above 0.0. Received: 0"),
+    (dict(mapping_kwargs__lr_multiplier=float("nan")), "lr_multiplier must be a finite number"),
+    (dict(mapping_kwargs__num_layers=2**31), "num_layers must be an integer from 0 to 64. Received: 2147483648"),
+    (dict(synthesis_kwargs__channel_max=2**20), "channel_max must be an integer from 1 to 65536"),
+    (dict(synthesis_kwargs__channel_max=4096, synthesis_kwargs__channel_base=2**16),
+     r"G_ema: its settings describe a network of at least [\d,]+ weights, but the pickle holds [\d,]+"),
+    (dict(w_dim=-4), "w_dim must be an integer from 1 to 65536. Received: -4"),
+    (dict(c_dim=True), "c_dim must be an integer"),
+    (dict(synthesis_kwargs__architecture="exec"), "architecture must be one of 'orig', 'skip', 'resnet'"),
+    (dict(synthesis_kwargs__conv_clamp=float("inf")), "conv_clamp must be a finite number"),
+])
+def test_malformed_init_kwargs_are_refused_before_building(tmp_path, forbid_building, changes, message):
+    tensors = {"mapping.fc0.weight": np.zeros((8, 8), "float32")}  # refused before any tensor is looked up
+    write_pytorch_pickle(tmp_path / "bad.pkl", {
+        "G_ema": dict(class_name="Generator", init_kwargs=_tiny_g_kwargs(**changes), state_dict=tensors)})
+    forbid_building()
+    with pytest.raises(ConversionError, match=message):
+        convert_pickle(tmp_path / "bad.pkl")
+
+
+def test_init_kwargs_that_are_not_a_dict_are_refused(tmp_path, forbid_building):
+    from official_pickles import dumps, persistent_module
+
+    module = persistent_module("Generator", {"mapping.fc0.weight": np.zeros((8, 8), "float32")})
+    module.args[0]["state"]["_init_kwargs"] = [1, 2]
+    (tmp_path / "list.pkl").write_bytes(dumps({"G_ema": module}))
+    forbid_building()
+    with pytest.raises(ConversionError, match=r"G_ema init_kwargs must be a dict. Received: \[1, 2\]"):
+        convert_pickle(tmp_path / "list.pkl")
+
+
+def test_tf1_names_of_a_huge_resolution_are_refused_before_building(tmp_path, forbid_building):
+    spec = {"name": "Gs", "build_func_name": "G_main", "static_kwargs": {}, "variables": {
+        "mapping/Dense0/weight": np.zeros((4, 4), "float32"),
+        "synthesis/8192x8192/Conv/weight": np.zeros((3, 3, 1, 1), "float32"),
+        "synthesis/8192x8192/ToRGB/weight": np.zeros((1, 1, 1, 3), "float32")}}
+    write_tf1_pickle(tmp_path / "huge.pkl", {"G": spec, "D": spec, "Gs": spec}, version=4)
+    forbid_building()
+    with pytest.raises(ConversionError, match=r"Gs: its settings describe a network of at least [\d,]+ weights, "
+                                              "but the pickle holds 28"):
+        convert_pickle(tmp_path / "huge.pkl", discriminator=False)
+
+
+def test_malformed_settings_through_the_cli_are_one_line_exit_2(tmp_path):
+    write_pytorch_pickle(tmp_path / "bad.pkl", {"G_ema": dict(
+        class_name="Generator", init_kwargs=_tiny_g_kwargs(mapping_kwargs=5), state_dict={"w": np.zeros(1, "float32")})})
+    result = CliRunner().invoke(cli, ["zoo", "convert", str(tmp_path / "bad.pkl"), str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output == "Error: G_ema init_kwargs mapping_kwargs must be a dict. Received: 5\n"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("architecture", ["stylegan2", "stylegan"])
+def test_minimum_weights_are_a_lower_bound(architecture):
+    from keras_stylegan.zoo.convert import minimum_discriminator_weights, minimum_generator_weights
+
+    common = dict(architecture=architecture, resolution=16, channels=3, num_classes=3, channel_base=64,
+                  channel_max=8)
+    g_config = dict(common, z_dim=8, w_dim=6, mapping_layers=2)
+    d_config = dict(common, mbstd_group_size=2, mbstd_num_channels=1, cmap_dim=5, mapping_layers=1)
+    if architecture == "stylegan":
+        g_config["num_classes"] = d_config["num_classes"] = 0
+    for config, build, minimum in ((g_config, Generator, minimum_generator_weights),
+                                   (d_config, Discriminator, minimum_discriminator_weights)):
+        loaded = sum(int(np.size(v)) for v in export_weights(build(**config)).values())
+        assert 0.3 * loaded <= minimum(config) <= loaded, (build.__name__, minimum(config), loaded)
+
+
+# ---------------------------------------------------------------------------------------------
+# A bad .keras file given to zoo.load (and `--model`).
+
+
+def _keras_file(tmp_path, **config_changes):
+    import json
+    import zipfile
+
+    g = Generator(resolution=8, channels=3, z_dim=4, w_dim=4, channel_base=16, channel_max=4, mapping_layers=1)
+    path = str(tmp_path / "g.keras")
+    g.save(path)
+    if not config_changes:
+        return path, g
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"].update(config_changes)
+    members["config.json"] = json.dumps(config).encode()
+    bad = str(tmp_path / "bomb.keras")
+    with zipfile.ZipFile(bad, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return bad, g
+
+
+def test_a_keras_generator_file_loads(tmp_path):
+    path, g = _keras_file(tmp_path)
+    loaded = load(path)
+    z = np.random.RandomState(0).randn(2, 4).astype("float32")
+    np.testing.assert_allclose(loaded(z, noise_mode="const"), g(z, noise_mode="const"), atol=1e-6)
+
+
+def test_bad_keras_files_are_one_clear_error(tmp_path, monkeypatch):
+    import zipfile
+
+    import keras
+
+    text = tmp_path / "text.keras"
+    text.write_text("not a zip\n")
+    path, _ = _keras_file(tmp_path)
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(open(path, "rb").read()[:2000])
+    empty_zip = tmp_path / "empty.keras"
+    with zipfile.ZipFile(empty_zip, "w") as archive:
+        archive.writestr("x", "y")
+    other = tmp_path / "other.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(other)
+    bomb, _ = _keras_file(tmp_path, channel_max=4096, channel_base=2**16)
+    huge, _ = _keras_file(tmp_path, mapping_layers=2**31)
+    cases = {str(text): r"text\.keras is not a valid \.keras file \(BadZipFile",
+             str(truncated): r"truncated\.keras is not a valid \.keras file",
+             str(empty_zip): r"empty\.keras is not a Keras model file: it has no config\.json or model\.weights\.h5",
+             str(other): r"other\.keras holds a Sequential, not a keras_stylegan Generator",
+             bomb: r"bomb\.keras: its settings describe at least [\d,]+ weights, but model\.weights\.h5 has",
+             huge: r"invalid Generator settings: .*mapping_layers must be an integer from 0 to 64"}
+    original = keras.saving.load_model
+    monkeypatch.setattr(keras.saving, "load_model", lambda p, *a, **k: (
+        original(p, *a, **k) if p == str(other) else pytest.fail(f"Keras asked to build {p}")))
+    for model, message in cases.items():
+        with pytest.raises(ValueError, match=message):
+            load(model)
+    result = CliRunner().invoke(cli, ["sample", "--model", bomb, "--n", "1", "--outdir", str(tmp_path / "o")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and result.output.startswith("Error: ")

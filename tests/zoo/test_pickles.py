@@ -19,6 +19,7 @@ from official_pickles import (
     TORCH_LEGACY_MAGIC,
     TensorView,
     dumps,
+    persistent_module,
     tf1_network,
     torch_storage_bytes,
     torch_tensor,
@@ -289,7 +290,7 @@ def _storage_swapped_for_2d_tensor():
          "_reconstruct may only build numpy.ndarray"),
         (Persistent(("storage", Global("torch", "FloatStorage"), "0", "cpu", 1)), "unexpected persistent id"),
         (Call(Global("torch._utils", "_rebuild_tensor_v2"), (_storage_swapped_for_2d_tensor(), 1, (4,), (1,))),
-         "not a flat numeric buffer"),  # rows as elements would read past the buffer
+         "cannot be given state"),  # swapping the data (rows as elements) would read past the buffer
     ],
 )
 def test_allowed_globals_cannot_be_misused(tmp_path, obj, message):
@@ -320,3 +321,190 @@ def test_other_pickles_give_a_clear_error(tmp_path):
     with pytest.raises(OfficialPickleFormatError, match=r"could not read truncated\.pkl"):
         load_official_pickle(truncated)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded cost (issue 16): what a hostile pickle can make the reader allocate or walk. The worst
+# cases run in a subprocess under a time and memory bound in tests/robustness/test_hostile_pickles.py.
+
+
+def _module_pickle(path, tensors, extra=None):
+    mod = {"class_name": "M", "init_kwargs": {}, "state_dict": tensors}
+    return write_pytorch_pickle(path, {"G": mod}, extra)
+
+
+def test_stride_zero_tensor_larger_than_its_storage_is_refused(tmp_path):
+    path = _module_pickle(tmp_path / "s0.pkl", {"x": TensorView(np.zeros(4, "float32"), 0, (1000,), (0,))})
+    with pytest.raises(OfficialPickleFormatError, match=r"1,000 elements but its storage holds 4 \(stride \(0,\)"):
+        load_official_pickle(path)
+
+
+def test_overlapping_tensor_is_read_only_within_its_storage_size(tmp_path):
+    storage = np.arange(4, dtype="float32")
+    path = _module_pickle(tmp_path / "ov.pkl", {"x": TensorView(storage, 0, (2, 2), (1, 1))})
+    np.testing.assert_array_equal(load_official_pickle(path)["networks"]["G"]["state_dict"]["x"], [[0, 1], [1, 2]])
+    path = _module_pickle(tmp_path / "ov6.pkl", {"x": TensorView(storage, 0, (3, 2), (1, 1))})  # in bounds, 6 > 4
+    with pytest.raises(OfficialPickleFormatError, match="6 elements but its storage holds 4"):
+        load_official_pickle(path)
+
+
+def _nested(depth):
+    value = ("leaf",)
+    for _ in range(depth):
+        value = (value, value)
+    return value
+
+
+def test_shared_tuples_are_converted_once(tmp_path):
+    path = _module_pickle(tmp_path / "t.pkl", {"w": np.zeros(1, "float32")}, extra={"x": _nested(8)})
+    x = load_official_pickle(path)["extra"]["x"]
+    assert x == _nested(8)
+    assert x[0] is x[1] and x[0][0] is x[0][1]  # walked once per tuple, not once per path
+
+
+def test_tuples_that_unfold_past_the_limit_are_refused(tmp_path):
+    # Python hashes a tuple by walking every path: 2**60 for 900 bytes of memoised tuples.
+    data = b")\x940"  # EMPTY_TUPLE, MEMOIZE, POP; then t = (t, t) 13 times (8,192 parts unfolded)
+    for i in range(13):
+        data += b"h" + bytes([i]) + b"h" + bytes([i]) + b"\x86\x940"
+    path = tmp_path / "key.pkl"
+    path.write_bytes(b"\x80\x04}" + data + b"h\x0dNs.")  # ... used as a dict key
+    with pytest.raises(OfficialPickleFormatError, match="builds a tuple of 8,191 nested parts"):
+        load_official_pickle(path)
+
+
+def test_a_submodule_shared_by_two_parents_is_refused(tmp_path):
+    leaf = persistent_module("Leaf", {"w": np.ones(2, "float32")})
+    root = persistent_module("Generator", {}, {"z_dim": 4})
+    root.args[0]["state"]["_modules"].items.update(a=leaf, b=leaf)
+    path = tmp_path / "shared.pkl"
+    path.write_bytes(dumps({"G_ema": root}))
+    with pytest.raises(OfficialPickleFormatError, match="module 'b' is also 'a'"):
+        load_official_pickle(path)
+
+
+def test_a_tf1_component_shared_twice_is_refused(tmp_path):
+    spec = {"name": "G", "build_func_name": "G_main", "variables": {"x": np.ones(2, "float32")}}
+    shared = tf1_network(spec)
+    root = tf1_network(spec)
+    root.state["components"] = {"mapping": shared, "synthesis": shared}
+    path = tmp_path / "shared_tf.pkl"
+    path.write_bytes(dumps((root, tf1_network(spec), tf1_network(spec))))
+    with pytest.raises(OfficialPickleFormatError, match="'network/synthesis' is also 'network/mapping'"):
+        load_official_pickle(path)
+
+
+def _zip_with_storage_named(times, path):
+    tensors = {f"w{i}": Call(Global("torch._utils", "_rebuild_tensor_v2"),
+                             (Persistent(("storage", Global("torch", "FloatStorage"), "7", "cpu", 4)), 0, (4,), (1,)))
+               for i in range(times)}
+    meta = {"type": "class", "version": 6, "module_src": "", "class_name": "Generator",
+            "state": {"_parameters": tensors, "_buffers": {}, "_modules": {}, "_init_kwargs": {}}}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("snapshot/data.pkl", dumps({"G_ema": Call(
+            Global("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))}, 4))
+        archive.writestr("snapshot/data/7", np.arange(4, dtype="<f4").tobytes())
+    return path
+
+
+def test_a_zip_storage_named_by_many_tensors_is_read_once(tmp_path, monkeypatch):
+    path = _zip_with_storage_named(5, tmp_path / "z.pt")
+    opened = []
+    original = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(
+        getattr(name, "filename", name)) or original(self, name, *a, **k))
+    state_dict = load_official_pickle(path)["networks"]["G_ema"]["state_dict"]
+    assert sorted(state_dict) == [f"w{i}" for i in range(5)]
+    np.testing.assert_array_equal(state_dict["w4"], [0, 1, 2, 3])
+    assert opened.count("snapshot/data/7") == 1
+
+
+def test_a_storage_payload_named_twice_is_read_once(tmp_path, monkeypatch):
+    import keras_stylegan.zoo.pickles as pickles
+
+    reads = []
+    original = pickles._read_torch_archive
+    monkeypatch.setattr(pickles, "_read_torch_archive", lambda *args: reads.append(1) or original(*args))
+    load = Call(Global("torch.storage", "_load_from_bytes"), (torch_storage_bytes(np.arange(3, dtype="float32")),))
+    tensors = {name: Call(Global("torch._utils", "_rebuild_tensor_v2"), (Call(load.func, load.args), 0, (3,), (1,)))
+               for name in ("a", "b")}  # two calls, one memoised bytes payload
+    meta = {"type": "class", "version": 6, "module_src": "", "class_name": "M",
+            "state": {"_parameters": tensors, "_buffers": {}, "_modules": {}}}
+    path = tmp_path / "twice.pkl"
+    path.write_bytes(dumps({"G": Call(Global("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))}))
+    state_dict = load_official_pickle(path)["networks"]["G"]["state_dict"]
+    np.testing.assert_array_equal(state_dict["b"], [0, 1, 2])
+    assert len(reads) == 1
+
+
+def test_arrays_are_bounded_by_the_file_size(tmp_path, monkeypatch):
+    import keras_stylegan.zoo.pickles as pickles
+
+    load = Call(Global("torch.storage", "_load_from_bytes"), (torch_storage_bytes(np.zeros(4096, "float32")),))
+    tensors = {f"w{i}": Call(Global("torch._utils", "_rebuild_tensor_v2"), (load, 0, (4096,), (1,)))
+               for i in range(8)}  # one 16 KB storage, copied by 8 tensors: 144 KB of arrays from a 17 KB file
+    meta = {"type": "class", "version": 6, "module_src": "", "class_name": "M",
+            "state": {"_parameters": tensors, "_buffers": {}, "_modules": {}}}
+    path = tmp_path / "copies.pkl"
+    path.write_bytes(dumps({"G": Call(Global("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))}))
+    assert len(load_official_pickle(path)["networks"]["G"]["state_dict"]) == 8  # within 4x + 8 MiB
+    monkeypatch.setattr(pickles, "SMALL_FILE_ALLOWANCE", 0)
+    with pytest.raises(OfficialPickleFormatError, match=r"copies\.pkl asks for more than [\d,]+ bytes of arrays"):
+        load_official_pickle(path)
+
+
+def _patched_zip(path, flags=None, method=None, garbage=False):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("snapshot/data.pkl", dumps({"G_ema": None}, 4))
+    data = bytearray(path.read_bytes())
+    local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")
+    if flags is not None:
+        data[local + 6:local + 8] = data[central + 8:central + 10] = flags.to_bytes(2, "little")
+    if method is not None:
+        data[local + 8:local + 10] = data[central + 10:central + 12] = method.to_bytes(2, "little")
+    if garbage:
+        start = local + 30 + len("snapshot/data.pkl")
+        data[start:start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(flags=1), "zip member 'snapshot/data.pkl' is encrypted"),
+    (dict(method=99), "compression method 99"),
+    (dict(method=zipfile.ZIP_BZIP2), "compression method 12"),
+    (dict(garbage=True), r"could not read z\.pt as an official pickle: error: Error -3"),
+])
+def test_odd_zip_members_are_refused(tmp_path, change, message):
+    with pytest.raises(OfficialPickleFormatError, match=message):
+        load_official_pickle(_patched_zip(tmp_path / "z.pt", **change))
+
+
+def _tensor_pickle(path, offset, size, stride):
+    load = Call(Global("torch.storage", "_load_from_bytes"), (torch_storage_bytes(np.zeros(2, "float32")),))
+    meta = {"type": "class", "version": 6, "module_src": "", "class_name": "M", "state": {
+        "_parameters": {"w": Call(Global("torch._utils", "_rebuild_tensor_v2"), (load, offset, size, stride))},
+        "_buffers": {}, "_modules": {}}}
+    path.write_bytes(dumps({"G": Call(Global("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))}))
+    return path
+
+
+@pytest.mark.parametrize("offset, size, stride, message", [
+    (float("inf"), (1,), (1,), "a tensor offset must be an integer. Received: inf"),
+    (0, (10**30, 0), (1, 1), r"a tensor size must be in \[0, 2\*\*48\]"),
+    (0, (1,), (-1,), r"a tensor stride must be in"),
+    (1.5, (1,), (1,), "a tensor offset must be an integer"),
+])
+def test_huge_or_odd_numbers_in_a_tensor_layout_are_refused(tmp_path, offset, size, stride, message):
+    with pytest.raises(OfficialPickleFormatError, match=message):
+        load_official_pickle(_tensor_pickle(tmp_path / "n.pkl", offset, size, stride))
+
+
+@pytest.mark.parametrize("data", [b"\x80\x04\x8e" + (2**63 - 1).to_bytes(8, "little") + b".",  # BINBYTES8
+                                  b"\x80\x04\x95" + (2**62).to_bytes(8, "little") + b"N.",  # FRAME
+                                  b"\x80\x02L" + b"9" * 100000 + b"L\n."])  # LONG of 100,000 digits
+def test_huge_lengths_and_numbers_in_opcodes_are_refused(tmp_path, data):
+    path = tmp_path / "huge.pkl"
+    path.write_bytes(data)
+    with pytest.raises(OfficialPickleFormatError, match=r"could not read huge\.pkl as an official pickle"):
+        load_official_pickle(path)

@@ -35,9 +35,10 @@ def tiny_card(name="tiny", **changes):
 # ---------------------------------------------------------------------------------------------- built-in cards
 
 def test_builtin_cards_load_validate_and_are_complete():
-    families = {"stylegan-", "stylegan2-", "stylegan2-ada-", "stylegan2-ngc-"}
+    families = {"stylegan-", "stylegan2-", "stylegan2-ada-", "stylegan2-ngc-", "stylegan3-t-", "stylegan3-r-"}
     nvidia = [name for name in BUILTIN if name != "emoji"]  # emoji: our own model, shipped in the package
-    assert len(nvidia) == 32 and "emoji" in BUILTIN
+    assert len(nvidia) == 44 and "emoji" in BUILTIN
+    assert len([name for name in nvidia if name.startswith("stylegan3-")]) == 12  # NVlabs/stylegan3 README
     assert BUILTIN == sorted(BUILTIN)
     for name in nvidia:
         card = get_card(name)
@@ -143,7 +144,8 @@ def test_every_card_constructs_at_reduced_size():
     for name in BUILTIN:
         card = get_card(name)
         g = Generator(**dict(card.generator, z_dim=16, w_dim=16, **shrink))
-        assert g.num_ws == 4 and g.architecture == card.architecture and g.num_classes == card.num_classes
+        assert g.num_ws == (16 if card.architecture == "stylegan3" else 4)  # StyleGAN3: 14 layers + 2
+        assert g.architecture == card.architecture and g.num_classes == card.num_classes
         if card.discriminator is not None:
             d = Discriminator(**dict(card.discriminator, **shrink))
             assert d.block_architecture == card.discriminator["block_architecture"]
@@ -293,7 +295,7 @@ def test_cards_are_frozen():
 @pytest.mark.parametrize("changes, message", [
     (dict(resolution="1000x1000"), "`resolution` must be a power-of-two resolution"),
     (dict(resolution=16), "`resolution` must be a 'WxH' string"),
-    (dict(architecture="stylegan3"), r"`architecture` must be one of \('stylegan', 'stylegan2'\)"),
+    (dict(architecture="stylegan4"), r"`architecture` must be one of \('stylegan', 'stylegan2', 'stylegan3'\)"),
     (dict(generator=dict(architecture="stylegan2", resolution=32)), "`generator.resolution` must be the card's"),
     (dict(generator=dict(architecture="stylegan", resolution=16)), "`generator.architecture` must be 'stylegan2'"),
     (dict(generator=dict(resolution=16)), "`generator` must be a JSON object with `architecture`"),
