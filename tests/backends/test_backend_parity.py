@@ -76,12 +76,15 @@ def models(tmp_path_factory):
     return root, reference
 
 
-def _backend_outputs(backend, root, config):
+def _require(backend, config):
     if importlib.util.find_spec(BACKENDS[backend]) is None:
         message = f"{BACKENDS[backend]} is not installed: pip install 'keras-stylegan[backends]'"
         if "backends" in (config.getoption("markexpr") or ""):
             pytest.fail(message)  # asked for the backend tests: never green without running them
         pytest.skip(message)
+
+
+def _backend_outputs(backend, root):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_STYLEGAN")}
     env.update(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", KERAS_STYLEGAN_CACHE=str(root / f"cache_{backend}"))
     outdir = root / f"cli_{backend}"
@@ -94,9 +97,10 @@ def _backend_outputs(backend, root, config):
 
 
 @pytest.fixture(scope="module", params=sorted(BACKENDS))
-def backend_run(request, models):
-    root, reference = models
-    outputs, outdir = _backend_outputs(request.param, root, request.config)
+def backend_run(request):
+    _require(request.param, request.config)  # before the TensorFlow reference is built
+    root, reference = request.getfixturevalue("models")
+    outputs, outdir = _backend_outputs(request.param, root)
     return request.param, reference, outputs, outdir
 
 
