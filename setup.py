@@ -47,6 +47,10 @@ setup(
         "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime"],
         "video": ["imageio", "imageio-ffmpeg"],
         "onnx": ["tf2onnx", "onnxruntime"],
+        # Inference on the JAX and PyTorch backends (KERAS_BACKEND=jax|torch); training stays on TensorFlow.
+        # torch is pinned to a release whose CPU build was tested here; PyPI's Linux wheel of torch also
+        # pulls the CUDA libraries, so CPU-only installs may prefer PyTorch's CPU wheel of the same version.
+        "backends": ["jax", "jaxlib", "torch==2.13.0"],
     },
     entry_points={"console_scripts": ["kstylegan=keras_stylegan.cli.main:cli"]},
 )

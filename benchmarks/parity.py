@@ -12,10 +12,12 @@ import argparse
 import glob
 import os
 import re
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
 
 from keras_stylegan.zoo.convert import convert_pickle  # noqa: E402
 
@@ -31,19 +33,19 @@ def compare(pickle_path, ref):
         seed, psi, cutoff = KEY.match(key).groups()
         z = ref[f"z_seed{seed}"].astype("float32")
         cutoff = int(cutoff) if cutoff else None
-        image = np.asarray(g(z, psi=float(psi), truncation_cutoff=cutoff, noise_mode="const"))
+        image = ops.convert_to_numpy(g(z, psi=float(psi), truncation_cutoff=cutoff, noise_mode="const"))
         expected = ref[key].transpose(0, 2, 3, 1)
         delta = float(np.abs(image - expected).max())
         worst_img = max(worst_img, delta)
         worst_rel = max(worst_rel, delta / float(expected.std()))
         suffix = key[len(f"img_seed{seed}_"):]
         batches.setdefault(suffix, []).append(expected)
-        score = np.asarray(d(expected))
+        score = ops.convert_to_numpy(d(expected))
         worst_d = max(worst_d, float(np.abs(score - ref[f"dscore_seed{seed}_{suffix}"]).max()))
     for suffix, images in batches.items():  # a batch of 4 exercises minibatch stddev
         key = f"dscore_batch4_{suffix}"
         if key in ref.files and len(images) == 4:
-            score = np.asarray(d(np.concatenate(images)))
+            score = ops.convert_to_numpy(d(np.concatenate(images)))
             worst_d = max(worst_d, float(np.abs(score - ref[key]).max()))
     return worst_img, worst_rel, worst_d, out["metadata"]["generator_config"]
 
@@ -66,7 +68,10 @@ def main():
             worst = max(worst, rel)
             print(f"| {name}{suffix} | {fmt} | {config['architecture']} | {img:.2e} | {rel:.2e} | {dscore:.2e} |",
                   flush=True)
-    print(f"\nworst image delta relative to std: {worst:.2e} (target <= 1e-4): {'PASS' if worst <= 1e-4 else 'FAIL'}")
+    import keras
+
+    print(f"\nbackend: {keras.backend.backend()}; TensorFlow imported: {'tensorflow' in sys.modules}")
+    print(f"worst image delta relative to std: {worst:.2e} (target <= 1e-4): {'PASS' if worst <= 1e-4 else 'FAIL'}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Example:
 import math
 import os
 import re
+import weakref
 
 import numpy as np
 
@@ -190,6 +191,90 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     return ops.convert_to_numpy(ws)
 
 
+def compiled_synthesis(generator, noise_mode="const"):
+    """A compiled `ws -> images` function of the generator's synthesis network, for the running backend.
+
+    TensorFlow: a `tf.function`. JAX: `jax.jit` of the network's stateless call (the variables
+    are passed in at each call, so later weight or noise-map changes are seen). PyTorch: the
+    eager network under `torch.no_grad()` (`torch.compile` is not used: see
+    `benchmarks/backends_speed.py`). Each new batch size compiles once.
+
+    Args:
+        generator: a `keras_stylegan.Generator`.
+        noise_mode: `"const"`, `"random"` or `"none"` (`"random"` draws fresh noise on every
+            backend: under JAX the seed state is advanced and kept).
+
+    Returns:
+        A function of ws `[N, num_ws, w_dim]` (NumPy) returning float32 images `[N, H, W, C]`
+        (NumPy, `[-1, 1]` scale).
+
+    Example:
+    >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
+    >>> synthesis = compiled_synthesis(g)
+    >>> synthesis(map_seeds(g, [0, 1])).shape
+    (2, 16, 16, 3)
+    """
+    import keras
+    from keras import ops
+
+    check_noise_mode(noise_mode)
+    _as_float32 = lambda ws: np.asarray(ops.convert_to_numpy(ws), "float32")  # noqa: E731 - tensors of any backend
+    network = generator.synthesis
+    backend = keras.backend.backend()
+    network_ref = weakref.ref(network)  # the function may be cached per network: no cycle through it
+    if backend == "jax":
+        import jax
+
+        @jax.jit
+        def run(trainable, non_trainable, ws):
+            return network_ref().stateless_call(trainable, non_trainable, ws, noise_mode=noise_mode)
+
+        def synthesis(ws):
+            network = network_ref()
+            images, non_trainable = run([v.value for v in network.trainable_variables],
+                                        [v.value for v in network.non_trainable_variables], _as_float32(ws))
+            for variable, value in zip(network.non_trainable_variables, non_trainable):
+                variable.assign(value)  # the seed generators' state, when noise is random
+            return np.asarray(images)
+
+        return synthesis
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        run = tf.function(lambda ws: network(ws, noise_mode=noise_mode), reduce_retracing=True)
+        return lambda ws: ops.convert_to_numpy(run(_as_float32(ws)))
+    if backend == "torch":
+        import torch
+
+        def synthesis(ws):
+            with torch.no_grad():
+                return ops.convert_to_numpy(network_ref()(_as_float32(ws), noise_mode=noise_mode))
+
+        return synthesis
+    return lambda ws: ops.convert_to_numpy(network(_as_float32(ws), noise_mode=noise_mode))
+
+
+_COMPILED = weakref.WeakKeyDictionary()  # synthesis network -> {noise_mode: compiled function}
+
+
+def _synthesis_function(generator, noise_mode):
+    """`ws -> float images` (NumPy) for the sampling functions.
+
+    Eager on TensorFlow (quick there, and what the figures were made with); compiled on JAX and
+    PyTorch, whose eager op-by-op dispatch is several times slower (JAX compiles every op on first
+    use). Compiled functions are kept per network, so repeated calls do not compile again.
+    """
+    import keras
+    from keras import ops
+
+    if keras.backend.backend() not in ("jax", "torch"):
+        return lambda ws: ops.convert_to_numpy(generator.synthesis(ws, noise_mode=noise_mode))
+    functions = _COMPILED.setdefault(generator.synthesis, {})
+    if noise_mode not in functions:
+        functions[noise_mode] = compiled_synthesis(generator, noise_mode)
+    return functions[noise_mode]
+
+
 def synthesize(generator, ws, noise_mode="const", batch_size=8, progress=False):
     """uint8 images `[N, H, W, C]` from ws `[N, num_ws, w_dim]`, in batches.
 
@@ -198,13 +283,11 @@ def synthesize(generator, ws, noise_mode="const", batch_size=8, progress=False):
     >>> synthesize(g, map_seeds(g, [0])).shape
     (1, 16, 16, 3)
     """
-    from keras import ops
-
     check_noise_mode(noise_mode)
     batch_size = check_positive_int("batch_size", batch_size)
     ws = np.asarray(ws, "float32")
-    images = [to_uint8(ops.convert_to_numpy(generator.synthesis(ws[i: i + batch_size], noise_mode=noise_mode)))
-              for i in _batches(len(ws), batch_size, progress)]
+    synthesis = _synthesis_function(generator, noise_mode)
+    images = [to_uint8(synthesis(ws[i: i + batch_size])) for i in _batches(len(ws), batch_size, progress)]
     return np.concatenate(images)
 
 
@@ -230,18 +313,17 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     >>> generate_images(g, "0-2", psi=0.7).shape
     (3, 16, 16, 4)
     """
-    from keras import ops
-
     seeds = parse_seeds(seeds)
     batch_size = check_positive_int("batch_size", batch_size)
     psi = _check_psi(psi)
     check_noise_mode(noise_mode)
     check_class_label(generator, class_label)  # before the progress bar starts
     _check_cutoff(truncation_cutoff)
+    synthesis = _synthesis_function(generator, noise_mode)
     images = []
     for i in _batches(len(seeds), batch_size, progress):  # map per batch: ws of many seeds are large
         ws = map_seeds(generator, seeds[i: i + batch_size], psi, truncation_cutoff, class_label)
-        images.append(to_uint8(ops.convert_to_numpy(generator.synthesis(ws, noise_mode=noise_mode))))
+        images.append(to_uint8(synthesis(ws)))
     return np.concatenate(images)
 
 
@@ -682,8 +764,6 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     >>> images.shape, std_map.shape
     ((4, 16, 16, 3), (16, 16))
     """
-    from keras import ops
-
     num_draws = check_positive_int("num_draws", num_draws)
     truncation_cutoff = _check_cutoff(truncation_cutoff)
     if num_draws > MAX_NOISE_DRAWS:
@@ -702,6 +782,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
     ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=_check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
+    synthesis = _synthesis_function(generator, "const")  # the varied maps are assigned to the stored noise
     images = []
     with restored_noise(varied + held):
         for layer in held if hold == "none" else ():
@@ -712,7 +793,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
                     layer.noise_const.assign(rng.randn(*layer.noise_const.shape).astype("float32"))
                 elif noise_mode == "none":
                     layer.noise_const.assign(np.zeros(layer.noise_const.shape, "float32"))
-            images.append(to_uint8(ops.convert_to_numpy(generator.synthesis(ws, noise_mode="const")))[0])
+            images.append(to_uint8(synthesis(ws))[0])
     images = np.stack(images)
     return images, _std_map(images)
 
@@ -751,7 +832,8 @@ def noise_figure(generator, seed, num_draws=4, psi=1.0, truncation_cutoff=None, 
     return image_grid(np.stack(rows), cols=num_draws + 1)
 
 
-__all__ = ["check_animation_path", "check_image_format", "check_output_path", "generate_images", "image_grid", "interpolate",
-           "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation", "parse_seeds", "parse_styles",
+__all__ = ["check_animation_path", "check_image_format", "check_output_path", "compiled_synthesis", "generate_images",
+           "image_grid", "interpolate", "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation",
+           "parse_seeds", "parse_styles",
            "save_animation", "save_image", "seeds_to_z", "slerp", "style_mixing_grid", "style_ranges", "synthesize",
            "to_uint8", "NOISE_MODES"]

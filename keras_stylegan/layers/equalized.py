@@ -37,6 +37,15 @@ def bias_act(x, bias=None, activation="linear", gain=None, clamp=None):
     return x
 
 
+def transposed_conv_fir_padding(f, up, kh, kw, padding):
+    """Padding `(x0, x1, y0, y1)` of the FIR filter after a stride-`up` transposed convolution."""
+    fw, fh = filter_size(f)
+    px = (fw - up) - (kw - 1)
+    py = (fh - up) - (kh - 1)
+    pad = ((px + 1) // 2 + up - 1, px // 2 + 1, (py + 1) // 2 + up - 1, py // 2 + 1)
+    return tuple(v + padding - (kw // 2 if i < 2 else kh // 2) for i, v in enumerate(pad))
+
+
 def conv2d_resample(x, w, f=None, up=1, down=1, padding=0):
     """Correlates NHWC `x` with an HWIO kernel `w`, with FIR up- or down-sampling.
 
@@ -55,11 +64,7 @@ def conv2d_resample(x, w, f=None, up=1, down=1, padding=0):
         # Transposed conv = zero insertion + convolution with the flipped kernel.
         w_t = ops.transpose(ops.flip(w, axis=(0, 1)), (0, 1, 3, 2))
         x = ops.conv_transpose(x, w_t, strides=up, padding="valid")
-        px = (fw - up) - (kw - 1)
-        py = (fh - up) - (kh - 1)
-        pad = ((px + 1) // 2 + up - 1, px // 2 + 1, (py + 1) // 2 + up - 1, py // 2 + 1)
-        pad = tuple(v + padding - (kw // 2 if i < 2 else kh // 2) for i, v in enumerate(pad))
-        return upfirdn2d(x, f, padding=pad, gain=up * up)
+        return upfirdn2d(x, f, padding=transposed_conv_fir_padding(f, up, kh, kw, padding), gain=up * up)
     if down > 1:
         fw, fh = filter_size(f)
         if kh == 1 and kw == 1:  # 1x1: downsample first, then convolve (cheaper)

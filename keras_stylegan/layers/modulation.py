@@ -4,9 +4,9 @@ import keras
 import numpy as np  # noqa: F401 - the docstring examples use it
 from keras import ops
 
-from keras_stylegan.layers.equalized import EqualizedDense, conv2d_resample
+from keras_stylegan.layers.equalized import EqualizedDense, conv2d_resample, transposed_conv_fir_padding
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.layers.upfirdn import filter_taps, setup_filter
+from keras_stylegan.layers.upfirdn import filter_taps, setup_filter, upfirdn2d
 
 
 def instance_norm(x, epsilon=1e-8):
@@ -91,31 +91,44 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, down=1, resample_
 
 
 def _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding):
-    """One convolution over all samples, with the batch folded into channel groups."""
-    import tensorflow as tf  # grouped convolutions are not in keras.ops
+    """One convolution over all samples, with the batch folded into channel groups.
 
-    n = tf.shape(x)[0]
-    kh, kw, cin, cout = weight.shape
+    Written with `keras.ops` only (`ops.conv` runs a grouped convolution when the input has a
+    multiple of the kernel's input channels), so it runs on every Keras backend.
+    """
+    kh, kw, cin, cout = (int(v) for v in weight.shape)
     w = weight[None] * styles[:, None, None, :, None]  # [N, kh, kw, I, O]
     if dcoefs is not None:
         w = w * dcoefs[:, None, None, None, :]
     # [kh, kw, I, N*O]: group g uses input channels of sample g and produces its outputs.
-    w = tf.reshape(tf.transpose(w, [1, 2, 3, 0, 4]), [kh, kw, cin, -1])
-    h, wd = x.shape[1], x.shape[2]
-    xg = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, wd, -1])  # [1, H, W, N*I]
-    if up == 1 and down == 1:
-        y = conv2d_resample(xg, w, padding=padding)
+    w = ops.reshape(ops.transpose(w, (1, 2, 3, 0, 4)), (kh, kw, cin, -1))
+    height, width = int(x.shape[1]), int(x.shape[2])
+    xg = ops.reshape(ops.transpose(x, (1, 2, 0, 3)), (1, height, width, -1))  # [1, H, W, N*I]
+    if up > 1 and (kh > 1 or kw > 1):
+        y = _grouped_upsampling_conv2d(xg, w, resample_filter, up, padding)
     else:
-        # Grouped transposed/strided convolutions are not available everywhere: fall back
-        # to the per-sample path for resampling layers.
-        y = tf.map_fn(
-            lambda args: conv2d_resample(args[0][None], args[1], f=resample_filter, up=up, down=down,
-                                         padding=padding)[0],
-            (x, tf.transpose(tf.reshape(w, [kh, kw, cin, n, cout]), [3, 0, 1, 2, 4])),
-            fn_output_signature=x.dtype,
-        )
-        return y
-    return tf.transpose(tf.reshape(y, [y.shape[1], y.shape[2], n, cout]), [2, 0, 1, 3])
+        y = conv2d_resample(xg, w, f=resample_filter, up=up, down=down, padding=padding)
+    y = ops.reshape(y, (int(y.shape[1]), int(y.shape[2]), -1, cout))  # [H', W', N, O]
+    return ops.transpose(y, (2, 0, 1, 3))
+
+
+def _grouped_upsampling_conv2d(x, w, f, up, padding):
+    """`conv2d_resample(x, w, f, up=up)` for a grouped kernel, without a transposed convolution.
+
+    Keras has no grouped transposed convolution. A stride-`up` transposed convolution with the
+    flipped kernel equals inserting `up - 1` zeros after each pixel, padding by `k - 1` and
+    correlating with `w`; the FIR filter then runs on that output exactly as in `conv2d_resample`.
+    """
+    kh, kw = int(w.shape[0]), int(w.shape[1])
+    height, width = int(x.shape[1]), int(x.shape[2])
+    x = ops.reshape(x, (1, height, 1, width, 1, -1))
+    x = ops.pad(x, [[0, 0], [0, 0], [0, up - 1], [0, 0], [0, up - 1], [0, 0]])
+    x = ops.reshape(x, (1, height * up, width * up, -1))
+    x = x[:, : (height - 1) * up + 1, : (width - 1) * up + 1]  # no zeros after the last pixel
+    x = ops.pad(x, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
+    x = ops.conv(x, w, strides=1, padding="valid")
+    pad = transposed_conv_fir_padding(f, up, kh, kw, padding)
+    return upfirdn2d(x, f, padding=pad, gain=up * up)
 
 
 @register
