@@ -126,6 +126,10 @@ def train_command(ctx, data, outdir, overrides, strategy, **params):
     """
     import os
 
+    from keras_stylegan.training.backend_check import check_training_backend
+
+    check_training_backend()  # before any TensorFlow-only import
+
     given = {}
     for _, field, _, _ in OPTIONS:
         source = ctx.get_parameter_source(_param_name(field))

@@ -4,13 +4,35 @@ The StyleGAN model's `train_step` uses `tf.GradientTape`, `tf.distribute` and `t
 runs on TensorFlow only. Sampling, conversion, presets and export run on every Keras 3 backend
 (JAX, PyTorch, TensorFlow).
 """
+import json
 import os
+import sys
 
 TRAINING_BACKEND = "tensorflow"
 
 
 class TrainingBackendError(ValueError):
     """Training was started while Keras runs on a backend other than TensorFlow."""
+
+
+def configured_backend():
+    """The backend Keras runs on, read as Keras reads it, without importing Keras when not loaded yet.
+
+    (Importing Keras with a backend whose package is missing fails with a traceback; the check must
+    come first.) `KERAS_BACKEND`, else `backend` in `$KERAS_HOME/keras.json` (default `~/.keras`),
+    else TensorFlow.
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return str(json.load(f).get("backend", TRAINING_BACKEND))
+    except (OSError, ValueError, AttributeError):
+        return TRAINING_BACKEND
 
 
 def check_training_backend(backend=None):
@@ -31,9 +53,7 @@ def check_training_backend(backend=None):
     'tensorflow'
     """
     if backend is None:
-        import keras
-
-        backend = keras.backend.backend()
+        backend = configured_backend()
     if backend != TRAINING_BACKEND:
         source = os.environ.get("KERAS_BACKEND")
         where = f" (KERAS_BACKEND={source})" if source else " (set in ~/.keras/keras.json)"

@@ -24,6 +24,7 @@ from keras_stylegan.data.dataset import training_stream
 from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
+from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from keras_stylegan.training.config import TrainingConfig, changed_options
 from keras_stylegan.training.stylegan import StyleGAN, _multi_worker
@@ -301,6 +302,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     Example:
     >>> gan = train("emoji.zip", "runs/emoji", resolution=32, channels=4, kimg=200)  # doctest: +SKIP
     """
+    check_training_backend()
     requested, explicit, overridden = _requested_config(config, options, override)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2

@@ -15,6 +15,7 @@ from keras_stylegan.layers.noise import check_noise_mode, noise_layers, noise_la
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
+from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.schedule import Schedule, ema_beta
 
 AUGMENT_MODES = ("none", "fixed", "ada")
@@ -134,6 +135,7 @@ class StyleGAN(keras.Model):
                  lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
                  augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, train_noise_mode="random",
                  augpipe="bgc", schedule=None, **kwargs):
+        check_training_backend()  # train_step is TensorFlow code (GradientTape, tf.distribute)
         super().__init__(**kwargs)
         if tuple(generator.resolution) != tuple(discriminator.resolution) or \
                 generator.channels != discriminator.channels:

@@ -34,3 +34,18 @@ def test_reads_the_backend_keras_runs_on(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     with pytest.raises(TrainingBackendError, match="Keras is running on 'jax'"):
         check_training_backend()
+
+
+def test_train_command_on_another_backend_is_one_line_exit_2(tmp_path):
+    """Wired into the CLI (and `train`/`StyleGAN`), checked before Keras loads: works even without jax."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    done = subprocess.run([sys.executable, "-m", "keras_stylegan.cli.main", "train", "--data", str(tmp_path),
+                           "--outdir", str(tmp_path / "run")], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: training runs on the TensorFlow backend only"), lines
+    assert not (tmp_path / "run").exists()
