@@ -59,6 +59,8 @@ def _depthwise(x, kernel_2d, strides):
     channels = x.shape[-1]
     kernel = np.tile(kernel_2d[:, :, None, None], [1, 1, channels, 1]).astype(np.float32)
     kernel = ops.cast(kernel, x.dtype)
+    if strides[0] != strides[1]:  # TensorFlow's depthwise kernel takes equal strides only: stride 1, then slice
+        return ops.depthwise_conv(x, kernel, strides=1, padding="valid")[:, ::strides[0], ::strides[1], :]
     return ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
 
 

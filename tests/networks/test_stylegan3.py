@@ -2,6 +2,7 @@
 
 Parity with NVIDIA's own code is in tests/zoo/test_convert_stylegan3.py (fixtures made by it).
 """
+import keras
 import numpy as np
 import pytest
 import scipy.signal
@@ -139,12 +140,13 @@ def test_stylegan3_defaults_follow_nvidia_recipes():
 
 
 def test_transform_moves_the_image_and_is_stylegan3_only():
+    keras.utils.set_random_seed(3)  # a fixed network: its output's size must not depend on test order
     g = Generator(**TINY3)
     z = np.random.RandomState(2).randn(1, 8).astype("float32")
     plain = np.asarray(g(z))
     np.testing.assert_allclose(np.asarray(g(z, transform=np.eye(3, dtype="float32"))), plain, atol=1e-6)
     moved = np.asarray(g(z, transform=make_transform(translate=(0.25, 0), rotate=10)))
-    assert np.abs(moved - plain).max() > 1e-3
+    assert np.abs(moved - plain).max() > 0.05 * plain.std() > 0
     with pytest.raises(ValueError, match="`transform` needs a StyleGAN3 generator"):
         Generator(resolution=16, z_dim=8, w_dim=8, channel_base=64, channel_max=4)(z, transform=np.eye(3))
 

@@ -208,7 +208,9 @@ def test_full_disk_during_training_keeps_the_previous_checkpoint(tmp_path):
     result = json.loads(process.stdout.strip().splitlines()[-1])["train_cli"]
     assert "worker_error" not in result, result.get("worker_error")
     assert result["exit_code"] == 2, (result["output"], result["exception"])
-    error = result["output"].splitlines()[-1]
+    errors = [line for line in result["output"].splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result["output"]  # the start summary may come first; one error line
+    error = errors[0]
     assert error.startswith("Error: cannot write ") and error.endswith("checkpoint.h5: File too large"), error
     assert "Traceback" not in result["output"]
     new_logs = {name for name in result["after"] if name.startswith("logs/")} - set(result["before"])
