@@ -122,6 +122,9 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
 
     noise = synthesis_noise_layers(generator) if randomize_noise else []
+    if distance is None:  # before the progress bar: loading VGG16's weights can fail (offline)
+        probe = np.zeros((1, *generator.resolution, generator.channels), np.float32)
+        distance = perceptual_pair_distance(box_downsample(face_crop(probe) if crop else probe).shape[1:], vgg_weights)
     starts = range(0, num_samples, batch_size)
     if progress:
         from tqdm import tqdm
@@ -136,8 +139,6 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
             images = np.asarray(generator.synthesis(_paths(generator, rng, n, space, sampling, epsilon),
                                                     noise_mode="const"), np.float32)
             images = box_downsample(face_crop(images) if crop else images)
-            if distance is None:
-                distance = perceptual_pair_distance(images.shape[1:], vgg_weights)
             distances.append(np.asarray(distance(images[:n], images[n:]), np.float64) / epsilon**2)
     distances = np.concatenate(distances)
     low, high = np.percentile(distances, 1, method="lower"), np.percentile(distances, 99, method="higher")

@@ -130,3 +130,18 @@ def test_empty_and_wrong_latent_files_are_one_line(tmp_path, monkeypatch):
         assert result.exit_code == 2, result.output
         assert result.stderr.count("\n") == 1 and result.stderr.startswith(message), result.stderr
         assert not os.path.exists(tmp_path / "edit.png")
+
+
+def test_ppl_weights_that_cannot_load_fail_before_the_progress_bar(tmp_path):
+    """Found by the fuzz suite: VGG16 was loaded inside the loop, after the bar had started."""
+    from keras_stylegan.cli.main import cli
+    from keras_stylegan.zoo.presets import save_preset
+
+    save_preset(tmp_path / "tiny", make_generator(resolution=16, channels=3))
+    np.save(tmp_path / "real.npy", np.zeros([4, 16, 16, 3], np.uint8))
+    (tmp_path / "vgg.h5").write_text("not an HDF5 file")
+    result = CliRunner().invoke(cli, ["metrics", "--model", str(tmp_path / "tiny"), "--num", "2", "--metrics",
+                                      "ppl_wend", "--data", str(tmp_path / "real.npy"), "--batch", "1",
+                                      "--vgg-weights", str(tmp_path / "vgg.h5")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, repr(result.stderr)
