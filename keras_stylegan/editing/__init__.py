@@ -11,7 +11,7 @@ import importlib
 _LAZY = {
     "attribute_direction": "directions", "parse_layers": "directions", "read_labelled_ws": "directions",
     "sefa_directions": "directions", "style_weights": "directions",
-    "edit": "edit", "load_direction": "edit", "parse_strengths": "edit",
+    "edit": "edits", "load_direction": "edits", "parse_strengths": "edits",
     "Encoder": "encoder", "default_encoder_path": "encoder", "load_encoder": "encoder", "train_encoder": "encoder",
 }
 __all__ = sorted(_LAZY)
