@@ -11,6 +11,7 @@ import zipfile
 import click
 
 from keras_stylegan.cli import quiet_tensorflow
+from keras_stylegan.utils.checks import MAX_PSI
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 quiet_tensorflow.install()
@@ -97,11 +98,15 @@ class FiniteFloat(click.FloatRange):
     """
 
     def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)  # range checks pass NaN through: check it next
+        number = click.FLOAT.convert(value, param, ctx)  # finiteness first: range checks pass NaN through
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number (nan, inf and numbers beyond ±1.8e308 are refused)",
                       param, ctx)
-        return number
+        return super().convert(number, param, ctx)
+
+
+# Truncation psi: beyond +-MAX_PSI the truncated w only overflows the network.
+PSI = FiniteFloat(min=-MAX_PSI, max=MAX_PSI)
 
 
 def count(maximum, minimum=1):

@@ -5,7 +5,7 @@ import zipfile
 import click
 import numpy as np
 
-from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineCommand, count, one_line_errors
+from keras_stylegan.cli.common import PSI, SEED, OneLineCommand, count, one_line_errors
 from keras_stylegan.cli.sample import load_generator, model_option, noise_mode_option
 
 MAX_STEPS = 1000
@@ -32,7 +32,7 @@ def _read_w(path):
 @model_option
 @click.option("--seed", type=SEED, default=None, help="Edit the w of this seed (the same z as `sample`).")
 @click.option("--w", "w_file", default=None, metavar="FILE.npz", help="Edit this latent (key w, e.g. projected_w.npz).")
-@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi of the --seed latent.")
+@click.option("--psi", type=PSI, default=1.0, show_default=True, help="Truncation psi of the --seed latent.")
 @click.option("--direction", required=True, metavar="FILE.npz[:K]",
               help="Row K (default 0) of the file's `directions` (from `kstylegan directions`).")
 @click.option("--strength", default="-3,3", show_default=True, metavar="MIN,MAX|S",

@@ -3,7 +3,7 @@ import os
 
 import click
 
-from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineGroup, check_writable_dir, count, one_line_errors
+from keras_stylegan.cli.common import PSI, SEED, FiniteFloat, OneLineGroup, check_writable_dir, count, one_line_errors
 from keras_stylegan.cli.sample import load_generator, model_option
 
 
@@ -37,7 +37,7 @@ def _output_path(out, model):
               help="Weight of the pixel loss of the re-synthesized image (slower).")
 @click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True,
               help="Adam learning rate.")
-@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi of the training ws.")
+@click.option("--psi", type=PSI, default=1.0, show_default=True, help="Truncation psi of the training ws.")
 @click.option("--filters", type=count(256), default=32, show_default=True,
               help="Channels of the encoder's first block (doubled per block, capped at 256).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the training latents.")

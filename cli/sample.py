@@ -4,7 +4,7 @@ import os
 
 import click
 
-from keras_stylegan.cli.common import SEED, FiniteFloat, OneLineCommand, check_writable_dir, count, one_line_errors
+from keras_stylegan.cli.common import PSI, SEED, FiniteFloat, OneLineCommand, check_writable_dir, count, one_line_errors
 from keras_stylegan.sampling import NOISE_MODES
 
 # Limits of one run, checked before any list is built or any model is loaded (every image is held in memory).
@@ -24,7 +24,7 @@ def truncation_options(func):
                         help="Class index, for conditional models [default: seed S takes class S mod classes].")(func)
     func = click.option("--cutoff", type=click.IntRange(min=0), default=None,
                         help="Truncate only style layers below this index (default: all).")(func)
-    return click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True,
+    return click.option("--psi", type=PSI, default=1.0, show_default=True,
                         help="Truncation psi (1 = off; 0.7 trades variety for quality).")(func)
 
 

@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from keras_stylegan.utils.checks import check_positive_int
+from keras_stylegan.utils.checks import check_positive_int, check_psi
 from keras_stylegan.utils.shapes import block_name, block_shapes
 
 # Style layers grouped by the long side of their block (Karras et al. 2019, section 3.1).
@@ -107,16 +107,6 @@ def to_uint8(images):
     return np.clip(np.asarray(images, "float32") * 127.5 + 128, 0, 255).astype(np.uint8)
 
 
-def _check_psi(psi):
-    try:
-        psi = float(psi)
-    except (TypeError, ValueError):
-        raise ValueError(f"`psi` must be a number. Received: {psi!r}") from None
-    if not math.isfinite(psi):
-        raise ValueError(f"`psi` must be a finite number. Received: {psi!r}")
-    return psi
-
-
 def check_class_label(generator, class_label):
     """`class_label` is `None` or a class index in `[0, num_classes)` of a conditional generator.
 
@@ -186,7 +176,7 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     seeds = parse_seeds(seeds)
     truncation_cutoff = _check_cutoff(truncation_cutoff)
     z = seeds_to_z(seeds, generator.z_dim)
-    ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=_check_psi(psi),
+    ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
     return ops.convert_to_numpy(ws)
 
@@ -315,7 +305,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     """
     seeds = parse_seeds(seeds)
     batch_size = check_positive_int("batch_size", batch_size)
-    psi = _check_psi(psi)
+    psi = check_psi(psi)
     check_noise_mode(noise_mode)
     check_class_label(generator, class_label)  # before the progress bar starts
     _check_cutoff(truncation_cutoff)
@@ -636,7 +626,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
     if frames > MAX_FRAMES:
         raise ValueError(f"`frames` must be at most {MAX_FRAMES}. Received: {frames}")
     check_class_label(generator, class_label)
-    _check_psi(psi)
+    check_psi(psi)
     truncation_cutoff = _check_cutoff(truncation_cutoff)
     check_noise_mode(noise_mode)
     if space not in ("z", "w"):
@@ -652,7 +642,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
         if labels is not None:  # classes change smoothly too: the class embedding is linear in the one-hot
             labels = labels[start] + (labels[end] - labels[start]) * t
         ws = ops.convert_to_numpy(generator.mapping(
-            z, labels=labels, psi=_check_psi(psi),
+            z, labels=labels, psi=check_psi(psi),
             truncation_cutoff=truncation_cutoff))
     else:
         anchors = map_seeds(generator, seeds, psi, truncation_cutoff, class_label)
@@ -780,7 +770,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     seed = parse_seeds([seed])[0]
     rng = np.random.RandomState(seed)
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
-    ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=_check_psi(psi),
+    ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
     synthesis = _synthesis_function(generator, "const")  # the varied maps are assigned to the stored noise
     images = []

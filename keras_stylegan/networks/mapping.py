@@ -1,5 +1,4 @@
 """The mapping network z -> w, with w_avg tracking and the truncation trick."""
-import math
 
 import keras
 import numpy as np
@@ -8,14 +7,8 @@ from keras import ops
 from keras_stylegan.layers.equalized import EqualizedDense
 from keras_stylegan.layers.normalization import normalize_2nd_moment
 from keras_stylegan.layers.serialization import register
+from keras_stylegan.utils.checks import check_psi
 from keras_stylegan.networks.common import ARCHITECTURES, SQRT2, check_choice, check_positive_int
-
-
-def check_psi(psi):
-    """psi may be a tensor (serving); a Python number must be finite."""
-    if isinstance(psi, (int, float, np.floating, np.integer)) and not math.isfinite(float(psi)):
-        raise ValueError(f"`psi` must be a finite number. Received: {psi!r}")
-    return psi
 
 
 def labels_to_onehot(labels, num_classes, dtype):

@@ -29,3 +29,26 @@ def check_finite_number(name, value, minimum=None, minimum_open=False):
         bound = "" if minimum is None else f" {'>' if minimum_open else '>='} {minimum}"
         raise ValueError(f"`{name}` must be a finite number{bound}. Received: {value!r}")
     return number
+
+
+MAX_PSI = 100.0  # |psi| beyond this only overflows: w_avg + psi * (w - w_avg) leaves any useful range
+
+
+def check_psi(psi):
+    """A truncation `psi` as a float: finite and within +-MAX_PSI (tensors pass through, for serving).
+
+    Example:
+    >>> check_psi(0.7)
+    0.7
+    """
+    if hasattr(psi, "shape") and getattr(psi, "shape", ()) != ():
+        return psi  # a tensor of per-sample psi: checked by its producer
+    if hasattr(psi, "dtype") and not isinstance(psi, (np.floating, np.integer)):
+        return psi  # a symbolic/backend scalar tensor
+    try:
+        number = float(psi)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"`psi` must be a number. Received: {psi!r}") from None
+    if isinstance(psi, bool) or not np.isfinite(number) or abs(number) > MAX_PSI:
+        raise ValueError(f"`psi` must be a finite number within [-{MAX_PSI:g}, {MAX_PSI:g}]. Received: {psi!r}")
+    return number

@@ -66,6 +66,17 @@ def test_encoder_learning_rate_must_be_finite_and_positive(value):
         train_encoder(g, steps=1, batch_size=1, psi=math.nan)
 
 
+@pytest.mark.parametrize("psi", [1e30, -101, math.nan, "0.7x", True])
+def test_psi_out_of_range_is_refused_before_any_image(psi):
+    from keras_stylegan import sampling
+
+    g = make_generator()
+    with pytest.raises(ValueError, match=r"`psi` must be a (finite )?number"):
+        sampling.generate_images(g, [0], psi=psi)
+    with pytest.raises(ValueError, match=r"`psi` must be a (finite )?number"):
+        g(np.zeros([1, g.z_dim], np.float32), psi=psi)
+
+
 @pytest.mark.parametrize("lr", ["nan", "inf", "-inf", "1e400", "NaN", "0", "-1"])
 def test_encoder_train_cli_refuses_a_non_finite_lr_and_writes_nothing(tmp_path, lr):
     from keras_stylegan.cli.main import cli
