@@ -130,7 +130,7 @@ BAD_INPUTS = [
     (["sample", "--psi", "nan"], "'nan' is not a finite number"),
     (["sample", "--psi", "1e400"], "'1e400' is not a finite number"),
     (["mix", "--rows", 1, "--cols", 2, "--psi", "-inf"], "'-inf' is not a finite number"),
-    (["sample", "--psi", "1e30"], r"1e\+30 is not in the range -100.0<=x<=100.0"),
+    (["sample", "--psi", "1e30"], "1e+30 is not in the range -100.0<=x<=100.0"),
     (["sample", "--cutoff", -5], "-5 is not in the range x>=0"),
     (["sample", "--outdir", "/dev/null"], "cannot write images to --outdir /dev/null"),
     (["sample", "--outdir", ""], "--outdir must name a directory"),
