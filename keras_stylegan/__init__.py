@@ -6,7 +6,7 @@ Example:
 >>> import keras_stylegan
 >>> g = keras_stylegan.Generator(resolution=16, z_dim=32, w_dim=32, channel_base=256, channel_max=16)
 >>> g.num_ws
-8
+6
 """
 import importlib
 

@@ -24,7 +24,13 @@ def save_checkpoint(path, gan, metadata=None):
     """Writes `gan.state_variables()` (and a JSON `metadata` dict) to `path` atomically.
 
     Example:
-    >>> save_checkpoint("run/checkpoint.h5", gan, {"kimg": 12.0})  # doctest: +SKIP
+    >>> from keras_stylegan.training import StyleGAN
+    >>> gan = StyleGAN(Generator(resolution=8, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2),
+    ...                Discriminator(resolution=8, channel_base=32, channel_max=8))
+    >>> gan.compile()
+    >>> save_checkpoint("checkpoint.h5", gan, {"kimg": 12.0})
+    >>> load_checkpoint("checkpoint.h5", gan)["kimg"]
+    12.0
     """
     datasets = {name: np.asarray(variable.numpy()) for name, variable in gan.state_variables().items()}
     write_bytes(path, hdf5_bytes(datasets, {"metadata": json.dumps(metadata or {})}))

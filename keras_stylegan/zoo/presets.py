@@ -90,8 +90,9 @@ def save_preset(directory, generator, discriminator=None, metadata=None, weights
         overwrite: replace an existing preset at `directory`.
 
     Example:
-    >>> save_preset("/tmp/my_preset", generator, overwrite=True)  # doctest: +SKIP
-    >>> g = keras_stylegan.zoo.load("/tmp/my_preset")  # doctest: +SKIP
+    >>> path = save_preset("my_preset", generator)
+    >>> keras_stylegan.zoo.load("my_preset").num_ws == generator.num_ws
+    True
     """
     if weights_dtype not in ("float32", "float16"):
         raise ValueError(f"weights_dtype must be 'float32' or 'float16'. Received: {weights_dtype!r}")
