@@ -44,7 +44,8 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime"],
+        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc"],
+        "docs": ["pdoc"],  # the API reference: pdoc keras_stylegan -o docs/api
         "video": ["imageio", "imageio-ffmpeg"],
         "onnx": ["tf2onnx", "onnxruntime"],
         # Inference on the JAX and PyTorch backends (KERAS_BACKEND=jax|torch); training stays on TensorFlow.

@@ -69,3 +69,24 @@ def test_skipped_examples_are_few():
 def test_every_module_is_collected():
     assert "keras_stylegan.training.stylegan" in MODULES and "keras_stylegan.cli.main" in MODULES
     assert not [name for name in MODULES if re.search(r"\btests?\b", name)]
+
+
+def test_api_reference_builds(tmp_path):
+    """The API reference is generated from these docstrings by `pdoc keras_stylegan -o docs/api`."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-m", "pdoc", "keras_stylegan", "-o", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    pages = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.html")}
+    for page in ("keras_stylegan.html", "keras_stylegan/networks.html", "keras_stylegan/training.html",
+                 "keras_stylegan/zoo.html", "keras_stylegan/sampling.html"):
+        assert page in pages, sorted(pages)
+    for page, names in {"keras_stylegan/networks.html": ["Generator", "Discriminator"],
+                        "keras_stylegan/training.html": ["StyleGAN", "train"]}.items():
+        text = (tmp_path / page).read_text()
+        assert all(f'id="{name}"' in text for name in names), page

@@ -7,3 +7,27 @@ from keras_stylegan.layers.noise import NOISE_MODES, NoiseInjection
 from keras_stylegan.layers.normalization import PixelNormalization, normalize_2nd_moment
 from keras_stylegan.layers.rgb import FromRGB, ToRGB
 from keras_stylegan.layers.upfirdn import FirResample, downsample2d, setup_filter, upfirdn2d, upsample2d
+
+__all__ = [
+    "AdaIN",
+    "bias_act",
+    "ConstantInput",
+    "conv2d_resample",
+    "downsample2d",
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "FirResample",
+    "FromRGB",
+    "instance_norm",
+    "MinibatchStdDev",
+    "modulated_conv2d",
+    "ModulatedConv2D",
+    "NOISE_MODES",
+    "NoiseInjection",
+    "normalize_2nd_moment",
+    "PixelNormalization",
+    "setup_filter",
+    "ToRGB",
+    "upfirdn2d",
+    "upsample2d",
+]
