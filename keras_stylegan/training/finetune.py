@@ -318,6 +318,9 @@ def transfer(new, old, report=None):
     old_vars = {_key(v): v for v in old.weights}
     used = set()
     top = block_name(block_shapes(tuple(new.resolution))[-1])
+    old_top = block_name(block_shapes(tuple(old.resolution))[-1])
+    old_top_twin = {o: n for n, o in renames.items()}.get(old_top)  # the new block at the old top's place
+    new_keys = {_key(v) for v in new.weights}
     (out_map, out_offset), (in_map, in_offset) = _channel_maps(old.channels, new.channels)
     grown = []
     for variable in new.weights:
@@ -326,6 +329,11 @@ def transfer(new, old, report=None):
             continue
         old_key = _old_key(key, renames)
         source = old_vars.get(old_key)
+        if source is None and _reads_or_writes_top(key, top) and not (
+                old_top_twin and _in_block(key, old_top_twin) in new_keys):
+            # Only the top block reads or writes the image ('orig', 'resnet'): the old top block's layer.
+            old_key = _in_block(key, old_top)
+            source = old_vars.get(old_key)
         if source is None:  # no counterpart (a new top block, or D's FromRGB at a new top): fresh
             report.fresh.append(key)
             if is_generator and "/torgb/" in key and key.split("/")[1] not in renames:
@@ -373,6 +381,21 @@ def transfer(new, old, report=None):
     return report
 
 
+def _block_of(key):
+    parts = key.split("/")
+    return parts[1] if parts[0] == "synthesis" else parts[0]
+
+
+def _reads_or_writes_top(key, top):
+    return _block_of(key) == top and ("/fromrgb/" in key or "/torgb/" in key)
+
+
+def _in_block(key, block):
+    parts = key.split("/")
+    parts[1 if parts[0] == "synthesis" else 0] = block
+    return "/".join(parts)
+
+
 def _fromrgb(discriminator, key):
     """The FromRGB layer of the block a variable key starts with."""
     block = key.split("/")[0]
@@ -390,3 +413,45 @@ def _resized_dense(value, old, new, want):
     grid = _crop_or_pad(grid, (1, 2), new_base)
     # Equalized lr scales the stored kernel by 1/sqrt(fan_in): keep the effective weights.
     return grid.reshape(want) * np.sqrt(want[0] / value.shape[0])
+
+
+# ---- freezing ------------------------------------------------------------------------------
+
+
+def discriminator_layers(discriminator):
+    """D's layers in NVIDIA's Freeze-D order: each block from the top resolution down, its FromRGB
+    (if any), conv0, conv1 and skip (if any); the 4x4 epilogue and the label mapping are not counted."""
+    layers = []
+    for block in discriminator.blocks:  # largest first
+        layers += [layer for layer in (block.fromrgb, block.conv0, block.conv1, block.skip) if layer is not None]
+    return layers
+
+
+def generator_layers(generator, part):
+    """G's layers frozen by `freeze_g=part`: `"mapping"` or `"coarse"` (synthesis blocks up to 8x8)."""
+    if part == "mapping":
+        return [generator.mapping]
+    if part == "coarse":
+        shapes = block_shapes(tuple(generator.resolution))
+        return [block for block, shape in zip(generator.synthesis.blocks, shapes) if max(shape) <= COARSE_SIDE]
+    raise ValueError(f"`freeze_g` must be one of {', '.join(FREEZE_G)}. Received: {part!r}")
+
+
+def freeze(gan, freezed=0, freeze_g=None):
+    """Freezes D's first `freezed` layers (NVIDIA's Freeze-D) and G's `freeze_g` part (with its twin in
+    the EMA generator); call before `compile`. Raises `ConfigError` if D has fewer layers.
+
+    Example:
+    >>> freeze(gan, freezed=4, freeze_g="mapping")  # doctest: +SKIP
+    """
+    from keras_stylegan.training.config import ConfigError
+
+    d_layers = discriminator_layers(gan.discriminator)
+    if freezed > len(d_layers):
+        raise ConfigError("freezed", f"`freezed` {freezed} is more than the discriminator's {len(d_layers)} layers "
+                                     "(its blocks above 4x4, counted from the top resolution)")
+    layers = d_layers[:freezed]
+    if freeze_g:
+        layers += generator_layers(gan.generator, freeze_g) + generator_layers(gan.generator_ema, freeze_g)
+    gan.freeze_layers(layers)
+    return layers
