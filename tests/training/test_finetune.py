@@ -138,56 +138,45 @@ def test_a_source_that_is_not_a_model_is_one_line(tmp_path, bad):
     assert "\n" not in str(error.value) and bad in str(error.value)
 
 
-def test_train_resumes_from_a_pickle_then_its_run_directory(tmp_path, pickle_source, capsys):
-    """A new run from a pickle: the source's networks and widths, D frozen entirely stays the pickle's;
-    then a second new run from that run directory starts from its checkpoint's G, G_ema and D."""
-    path, _, _, d = pickle_source
-    data = write_images(tmp_path / "data")
-    run = tmp_path / "run"
-    depth = len(discriminator_layers(d))
-    gan = train(str(data), str(run), resume=str(path), freezed=depth, **FAST)
-    out = capsys.readouterr().out
-    assert f"Fine-tuning: G, G_ema and D from pickle {path}" in out
-    options = json.load(open(run / "training_options.json"))
-    assert (options["channel_base"], options["mapping_layers"], options["resume"]) == (64, 2, str(path))
-    assert int(gan.nimg.numpy()) == 8
-    assert_same_weights(gan.discriminator, d, only=lambda k: not k.startswith("b4/"))  # frozen: the pickle's
-    assert any(not np.array_equal(a, weights(d)[k]) for k, a in weights(gan.discriminator).items())  # 4x4 trains
-
-    start = load_source(str(run))
-    assert start.kind == "run"
-    assert_same_weights(start.generator, gan.generator)
-    assert_same_weights(start.generator_ema, gan.generator_ema)
-    assert_same_weights(start.discriminator, gan.discriminator)
-
-
 # ---- the command line --------------------------------------------------------------------------
 
 CLI_FAST = ["--kimg", "0.008", "--batch", "4", "--tick", "0.008", "--aug", "none", "--mbstd", "2"]
 
 
-def test_cli_fine_tunes_to_gray_at_8px_and_restarts_as_a_plain_run(tmp_path, pickle_source):
-    path, _, g_ema, _ = pickle_source
+def test_cli_fine_tunes_to_gray_at_8px_then_restarts_and_is_a_source(tmp_path, pickle_source):
+    """From a pickle to an 8x8 gray run with D's layers and G's mapping frozen; the run restarts as any
+    run (no --resume); then the run directory is itself a source (its checkpoint's G, G_ema and D)."""
+    path, _, g_ema, d = pickle_source
     data = write_images(tmp_path / "data", mode="L")
     run = tmp_path / "run"
     args = ["train", "--data", str(data), "--outdir", str(run)] + CLI_FAST
     result = CliRunner().invoke(cli, args + ["--resume", str(path), "--resolution", "8", "--channels", "1",
-                                             "--freeze-g", "mapping"])
+                                             "--freezed", "4", "--freeze-g", "mapping"])
     assert result.exit_code == 0, result.output
-    assert "Fine-tuning: G, G_ema and D from pickle" in result.output and "adapted (channels 3->1)" in result.output
+    assert f"Fine-tuning: G, G_ema and D from pickle {path} (stylegan2 16x16, 3 channels)" in result.output
+    assert "adapted (channels 3->1)" in result.output
     options = json.load(open(run / "training_options.json"))
-    assert (options["resolution"], options["channels"], options["freeze_g"]) == ([8, 8], 1, "mapping")
-    # A plain restart (no --resume) continues the run from its checkpoint, as any run.
-    result = CliRunner().invoke(cli, args + ["--kimg", "0.016"])
+    assert (options["resolution"], options["channels"], options["resume"]) == ([8, 8], 1, str(path))
+    assert (options["channel_base"], options["mapping_layers"], options["z_dim"]) == (64, 2, 8)  # the source's
+    assert (options["freezed"], options["freeze_g"]) == (4, "mapping")
+    result = CliRunner().invoke(cli, args + ["--kimg", "0.016"])  # a plain restart continues the run
     assert result.exit_code == 0, result.output
     assert "Resuming" in result.output and "Fine-tuning" not in result.output
+
+    start = load_source(str(run))
+    assert start.kind == "run"
     gan = build_gan(options)
     gan.compile()
     from keras_stylegan.training.checkpoint import load_checkpoint
 
-    load_checkpoint(run / "checkpoint.h5", gan)
-    assert int(gan.nimg.numpy()) == 16
-    assert_same_weights(gan.generator_ema.mapping, g_ema.mapping)  # frozen mapping, in G_ema too
+    assert load_checkpoint(run / "checkpoint.h5", gan)["kimg"] == 0.016
+    for name in ("generator", "generator_ema", "discriminator"):
+        assert_same_weights(getattr(start, name), getattr(gan, name))
+    # Frozen through both runs: G's (and G_ema's) mapping, and D's kept 8x8 block, are the pickle's.
+    assert_same_weights(gan.generator_ema.mapping, g_ema.mapping)
+    assert_same_weights(gan.discriminator, d, only=lambda k: k.startswith("b8/"))
+    assert any(not np.array_equal(a, weights(d)[k]) for k, a in weights(gan.discriminator).items()
+               if k.startswith("b4/"))  # the 4x4 epilogue trains
 
 
 @pytest.mark.parametrize("case", ["not-a-model", "freezed-too-deep", "run-and-resume", "fixed-width"])
