@@ -308,7 +308,7 @@ def transfer(new, old, report=None):
     >>> small = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=64, channel_max=8)
     >>> gray = Generator(resolution=8, channels=1, z_dim=8, w_dim=8, channel_base=64, channel_max=8)
     >>> transfer(gray, small).summary()
-    '27 copied, 4 adapted (channels 3->1)'
+    '40 copied, 4 adapted (channels 3->1)'
     """
     from keras_stylegan.networks import Generator
 
