@@ -336,7 +336,7 @@ def transfer(new, old, report=None):
             source = old_vars.get(old_key)
         if source is None:  # no counterpart (a new top block, or D's FromRGB at a new top): fresh
             report.fresh.append(key)
-            if is_generator and "/torgb/" in key and key.split("/")[1] not in renames:
+            if is_generator and key.endswith(("/torgb/kernel", "/torgb/bias")) and key.split("/")[1] not in renames:
                 grown.append(variable)
             continue
         value = np.asarray(source.numpy(), np.float64)
@@ -373,7 +373,9 @@ def transfer(new, old, report=None):
             report.adapted.append((key, how))
         else:
             report.copied += 1
-    for variable in grown:  # new top blocks of a 'skip' G start silent: the image is the old one, upsampled
+    # New top blocks of a 'skip' G start silent (the image is the old one, upsampled); their ToRGB affine
+    # keeps its initialization, so the zero weights still get gradients.
+    for variable in grown:
         if getattr(new, "synthesis_architecture", None) == "skip" and new.architecture == "stylegan2":
             variable.assign(np.zeros(variable.shape, variable.dtype))
     report.unused += len([k for k in old_vars if k not in used and "seed_generator" not in k

@@ -422,7 +422,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     os.makedirs(outdir, exist_ok=True)
     remove_stale_temporaries(outdir)  # of saves killed in an earlier run
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
-    metadata = {}
+    metadata, loaded = {}, []
     if os.path.exists(checkpoint):
         metadata = load_checkpoint(checkpoint, gan)
     elif start is not None:
@@ -443,9 +443,8 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     say(f"Networks: G {gan.generator.count_params():,} parameters, D {gan.discriminator.count_params():,}")
     skipped = f", {info.num_skipped} unreadable file(s) skipped" if info.num_skipped else ""
     say(f"Data: {info.num_images} images from {info.source}{skipped}")
-    if start is not None and not metadata:
-        for line in loaded:
-            say(line)
+    for line in loaded:
+        say(line)
     if metadata or stored is not None:
         say(f"Resuming {outdir} at kimg {nimg / 1000:.3f} of {config.kimg:g}")
     else:

@@ -309,6 +309,8 @@ def test_larger_resolution_adds_blocks_that_start_silent():
     small = np.asarray(g8(Z, noise_mode="const"))
     expected = np.asarray(upsample2d(small, setup_filter([1, 3, 3, 1])))
     np.testing.assert_allclose(np.asarray(g16(Z, noise_mode="const")), expected, atol=1e-5)
+    affine = weights(g16)["synthesis/b16/torgb/affine/bias"]
+    np.testing.assert_array_equal(affine, np.ones_like(affine))  # styles flow: the zero ToRGB can learn
 
 
 def test_non_square_from_square_crops_the_constant(pickle_source):
