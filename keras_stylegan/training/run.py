@@ -401,7 +401,9 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     if info.num_images < 2:
         raise ValueError(f"{info.source} has {info.num_images} readable image(s): too few to train on")
     if requested.conditional and info.labels is None:
-        raise ValueError(f"conditional=True but {info.source} has no labels (dataset.json)")
+        why = f" ({requested.resume} is a conditional model)" if start is not None and \
+            "conditional" not in explicit else ""
+        raise ValueError(f"conditional=True{why} but {info.source} has no labels (dataset.json)")
 
     if isinstance(strategy, str) or strategy is None:
         strategy = make_strategy(strategy)
