@@ -304,7 +304,8 @@ def _fine_tuning_config(requested, explicit, start):
     fields = {name: value for name, value in fields.items() if name not in keep}
     if fields["architecture"] == "stylegan" and "lod_initial_resolution" not in explicit:
         # Progressive growing starts at the source's resolution: a larger run fades only its new blocks in.
-        fields["lod_initial_resolution"] = max(start.generator_ema.resolution)
+        target = requested.resolution if "resolution" in explicit else fields["resolution"]
+        fields["lod_initial_resolution"] = min(max(start.generator_ema.resolution), max(target))
     return requested.replace(network_kwargs=network_kwargs or None, **fields)
 
 
