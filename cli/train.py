@@ -15,7 +15,7 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 _CHOICES = dict(
     cfg=("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu"),
     architecture=("stylegan2", "stylegan"), loss=("logistic", "wgan-gp"), augment=("ada", "fixed", "none"),
-    fit=("crop", "resize"), d_architecture=("resnet", "skip", "orig"),
+    fit=("crop", "resize"), d_architecture=("resnet", "skip", "orig"), freeze_g=("mapping", "coarse"),
 )
 
 # (flag, TrainingConfig field, type, help). "flag" types are on/off switches.
@@ -63,6 +63,13 @@ OPTIONS = [
      "StyleGAN: kimg fading in each resolution [default: --lod-kimg]."),
     ("--lod-start", "lod_initial_resolution", click.INT, "StyleGAN: resolution growing starts at [default: 8]."),
     ("--seed", "seed", click.INT, "Seed of initialization, data order and every random stream [default: 0]."),
+    ("--resume", "resume", click.STRING,
+     "Start a new run from a model: zoo name, NVIDIA .pkl, .keras, preset or run directory (its architecture, "
+     "widths, resolution and channels; --resolution/--channels adapt it)."),
+    ("--freezed", "freezed", click.INT,
+     "Freeze-D: D's first N layers from the top resolution are not trained (NVIDIA's) [default: 0]."),
+    ("--freeze-g", "freeze_g", click.Choice(_CHOICES["freeze_g"]),
+     "Do not train G's mapping network, or its coarse (4x4 and 8x8) blocks."),
 ]
 FLAGS = {field: flag for flag, field, _, _ in OPTIONS}
 _ROWS = {flag.lstrip("-"): (field, kind) for flag, field, kind, _ in OPTIONS}
@@ -123,6 +130,8 @@ def train_command(ctx, data, outdir, overrides, strategy, **params):
     """Train a StyleGAN on a folder or zip of images; rerun on the same --outdir to resume.
 
     Example: kstylegan train --data emoji64.zip --outdir runs/emoji --resolution 32 --channels 4 --kimg 300
+
+    Fine-tuning: kstylegan train --data faces/ --outdir runs/faces --resume stylegan2-ada-ffhq-1024 --freezed 4
     """
     import os
 

@@ -28,6 +28,8 @@ AUGMENT_MODES = ("ada", "fixed", "none")
 LOSSES = ("logistic", "wgan-gp")
 FITS = ("crop", "resize")
 D_ARCHITECTURES = ("resnet", "skip", "orig")
+FREEZE_G = ("mapping", "coarse")
+NETWORK_KWARGS = ("generator", "discriminator")
 MAX_RESOLUTION = 4096  # per side; NVIDIA's largest models are 1024
 MAX_KIMG = 1e9
 
@@ -98,6 +100,13 @@ class TrainingConfig:
         lod_initial_resolution, lod_training_kimg, lod_transition_kimg: progressive growing.
         seed: seed of every random stream.
         grid_size: images in the per-tick sample grid.
+        resume: start a new run from this model's weights (zoo card, NVIDIA pickle, `.keras`, preset
+            directory or run directory); its architecture, widths, resolution and channels are the
+            run's (see `keras_stylegan.training.finetune`).
+        freezed: Freeze-D: D's first N layers from the top resolution are not trained (NVIDIA's `--freezed`).
+        freeze_g: `"mapping"` (G's mapping network) or `"coarse"` (G's 4x4 and 8x8 blocks) not trained.
+        network_kwargs: `{"generator": {...}, "discriminator": {...}}` network arguments beyond the
+            fields above (set from a `resume` source whose networks need them).
 
     Example:
     >>> config = TrainingConfig(cfg="auto", kimg=200).resolve((32, 32), channels=4)
@@ -145,6 +154,10 @@ class TrainingConfig:
     lod_transition_kimg: float = 600.0
     seed: int = 0
     grid_size: int = 32
+    resume: Optional[str] = None
+    freezed: int = 0
+    freeze_g: Optional[str] = None
+    network_kwargs: Optional[dict] = None
 
     # Options a resumed run may change without `override` (they do not change what is trained).
     RUNTIME_FIELDS = ("kimg", "tick_kimg", "snapshot_ticks", "grid_size")
@@ -217,6 +230,17 @@ class TrainingConfig:
             raise ConfigError("lod_initial_resolution", "`lod_initial_resolution` must be a power of two. "
                                                         f"Received: {self.lod_initial_resolution}")
         _number(self, "lod_training_kimg", 0, MAX_KIMG)
+        if self.resume is not None and (not isinstance(self.resume, str) or not self.resume.strip()):
+            raise ConfigError("resume", f"`resume` must be a zoo name, pickle, preset or run directory. "
+                                        f"Received: {self.resume!r}")
+        _integer(self, "freezed", 0, 100_000)
+        if self.freeze_g is not None:
+            _choice(self, "freeze_g", FREEZE_G)
+        kwargs = self.network_kwargs
+        if kwargs is not None and (not isinstance(kwargs, dict) or set(kwargs) - set(NETWORK_KWARGS)
+                                   or not all(isinstance(v, dict) for v in kwargs.values())):
+            raise ConfigError("network_kwargs", "`network_kwargs` must be {'generator': {...}, 'discriminator': "
+                                                f"{{...}}}}. Received: {kwargs!r}")
         _number(self, "lod_transition_kimg", 0, MAX_KIMG)
         for name in ("batch_table", "learning_rate_table"):
             table = getattr(self, name)
@@ -375,7 +399,9 @@ class TrainingConfig:
                 f"batch={batch} lr={lr} gamma={self.r1_gamma:g} ema={self.ema_kimg:g}kimg "
                 f"channel_base={self.channel_base} channel_max={self.channel_max} map={self.mapping_layers} "
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
-                f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}")
+                f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
+                + (f" freezed={self.freezed}" if self.freezed else "")
+                + (f" freeze_g={self.freeze_g}" if self.freeze_g else ""))
 
 
 def changed_options(stored, requested, names):

@@ -26,7 +26,7 @@ from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from keras_stylegan.training.config import TrainingConfig, changed_options
+from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options
 from keras_stylegan.training.stylegan import StyleGAN, _multi_worker
 from keras_stylegan.utils.files import atomic_path, remove_stale_temporaries
 from keras_stylegan.utils.shapes import format_resolution
@@ -113,13 +113,14 @@ def build_gan(options, schedule=None):
     config = _as_config(options)
     net = dict(architecture=config.architecture, resolution=config.resolution, channels=config.channels,
                channel_base=config.channel_base, channel_max=config.channel_max, conv_clamp=config.conv_clamp)
+    extra = config.network_kwargs or {}  # arguments a fine-tuning source needs beyond the config's fields
     generator = Generator(z_dim=config.z_dim, w_dim=config.w_dim, mapping_layers=config.mapping_layers,
-                          num_classes=config.num_classes, name="generator", **net)
+                          num_classes=config.num_classes, name="generator", **dict(net, **extra.get("generator", {})))
     d_extra = {} if config.architecture == "stylegan" else dict(block_architecture=config.d_architecture or "resnet")
     mbstd = 4 if config.mbstd_group_size is None else config.mbstd_group_size
     discriminator = Discriminator(num_classes=config.num_classes, name="discriminator", mbstd_group_size=mbstd,
-                                  **net, **d_extra)
-    return StyleGAN(
+                                  **dict(net, **d_extra, **extra.get("discriminator", {})))
+    gan = StyleGAN(
         generator, discriminator, r1_gamma=config.r1_gamma, r1_interval=config.r1_interval,
         pl_weight=config.pl_weight, style_mixing_prob=config.style_mixing_prob, ema_kimg=config.ema_kimg,
         ema_rampup=config.ema_rampup, augment=config.augment, augment_p=config.augment_p,
@@ -127,6 +128,11 @@ def build_gan(options, schedule=None):
         lod_initial_resolution=config.lod_initial_resolution, lod_training_kimg=config.lod_training_kimg,
         lod_transition_kimg=config.lod_transition_kimg, seed=config.seed, schedule=schedule,
     )
+    if config.freezed or config.freeze_g:
+        from keras_stylegan.training.finetune import freeze
+
+        freeze(gan, config.freezed, config.freeze_g)
+    return gan
 
 
 def make_strategy(name):
@@ -280,6 +286,43 @@ def _requested_config(config, options, override):
     return requested, explicit, set(override)
 
 
+# Fields a fine-tuning source fixes that cannot be adapted: asked for with another value, they are refused.
+_SOURCE_FIXED = ("architecture", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "d_architecture")
+
+
+def _fine_tuning_config(requested, explicit, start):
+    """`requested` with the fields the fine-tuning source fixes (its architecture and widths; its resolution
+    and channels unless asked for, which the weights are then adapted to)."""
+    from keras_stylegan.training.finetune import source_settings
+
+    fields, network_kwargs = source_settings(start)
+    for name in _SOURCE_FIXED:
+        if name in explicit and name in fields and getattr(requested, name) != fields[name]:
+            raise ConfigError(name, f"`{name}` {getattr(requested, name)!r} disagrees with {start.source}, whose "
+                                    f"networks have {fields[name]!r}: leave it out to fine-tune them")
+    keep = {"resolution", "channels", "conv_clamp", "conditional"} & explicit
+    fields = {name: value for name, value in fields.items() if name not in keep}
+    if fields["architecture"] == "stylegan" and "lod_initial_resolution" not in explicit:
+        # Progressive growing starts at the source's resolution: a larger run fades only its new blocks in.
+        target = requested.resolution if "resolution" in explicit else fields["resolution"]
+        fields["lod_initial_resolution"] = min(max(start.generator_ema.resolution), max(target))
+    return requested.replace(network_kwargs=network_kwargs or None, **fields)
+
+
+def _load_fine_tuning_source(gan, start):
+    """Copies (and adapts) the source's weights into the new run's networks; returns the summary lines."""
+    from keras_stylegan.training.finetune import TransferReport, transfer
+
+    g_report = transfer(gan.generator_ema, start.generator_ema)
+    transfer(gan.generator, start.generator, TransferReport())
+    lines = [f"Fine-tuning: {start.describe()}", f"  G: {g_report.summary()}"]
+    if start.discriminator is not None:
+        lines.append(f"  D: {transfer(gan.discriminator, start.discriminator).summary()}")
+    else:
+        lines.append(f"  D starts fresh: {start.source} has no discriminator")
+    return lines
+
+
 def train(data, outdir, config=None, strategy=None, verbose="auto", override=None, **options):
     """Trains (or resumes) a run in `outdir` on images from `data`; returns the `StyleGAN`.
 
@@ -288,6 +331,12 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     random streams). A resumed run keeps its options: one asked for with another value is
     refused (`ResumeMismatch`) unless passed in `override`; `kimg`, `tick_kimg`,
     `snapshot_ticks` and `grid_size` may change freely.
+
+    `resume=SOURCE` starts a new run from another model's weights (a zoo card, an NVIDIA pickle,
+    a `.keras` generator, a preset directory or a run directory of ours): the networks take the
+    source's architecture, widths, resolution and channels (a `resolution` or `channels` asked for
+    is reached by adapting the weights, see `keras_stylegan.training.finetune`), the training
+    settings come from the preset and the options. `freezed` and `freeze_g` keep parts fixed.
 
     Args:
         data: folder, zip, .npz/.npy or array of images (see `keras_stylegan.data.image_dataset`).
@@ -301,6 +350,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
 
     Example:
     >>> gan = train("emoji.zip", "runs/emoji", resolution=32, channels=4, kimg=200)  # doctest: +SKIP
+    >>> gan = train("faces/", "runs/faces", resume="stylegan2-ada-ffhq-1024", resolution=256, freezed=4)  # doctest: +SKIP
     """
     check_training_backend()
     requested, explicit, overridden = _requested_config(config, options, override)
@@ -316,6 +366,9 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
                 stored = TrainingConfig.from_json(json.load(f))
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
             raise ValueError(f"{options_path} is not a training-options file: {error}") from None
+        if "resume" in explicit | overridden:
+            raise ConfigError("resume", f"{outdir} already holds a run: `resume` starts a new run from a model's "
+                                        "weights; use another outdir, or leave `resume` out to continue this run")
         compared = sorted(name for name in explicit - overridden if name not in TrainingConfig.RUNTIME_FIELDS)
         changes = [(name, getattr(stored, name), getattr(requested, name))
                    for name in changed_options(stored, requested, compared)]
@@ -325,6 +378,17 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
                 if name in explicit or name == "kimg"}
         keep.update({name: getattr(requested, name) for name in overridden})
         requested = stored.replace(**keep)
+    start = None
+    if stored is None and requested.resume is not None:
+        from keras_stylegan.training.finetune import load_source
+
+        start = load_source(requested.resume)
+        requested = _fine_tuning_config(requested, explicit | overridden, start)
+    elif stored is not None and stored.resume is not None and \
+            not os.path.exists(os.path.join(outdir, CHECKPOINT_FILE)):
+        from keras_stylegan.training.finetune import load_source
+
+        start = load_source(stored.resume)  # stopped before its first checkpoint: start from the source again
     resolution = requested.resolution
     _check_memory(data, resolution, requested.channels)
     with warnings.catch_warnings(record=True) as caught:
@@ -338,7 +402,9 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     if info.num_images < 2:
         raise ValueError(f"{info.source} has {info.num_images} readable image(s): too few to train on")
     if requested.conditional and info.labels is None:
-        raise ValueError(f"conditional=True but {info.source} has no labels (dataset.json)")
+        why = f" ({requested.resume} is a conditional model)" if start is not None and \
+            "conditional" not in explicit else ""
+        raise ValueError(f"conditional=True{why} but {info.source} has no labels (dataset.json)")
 
     if isinstance(strategy, str) or strategy is None:
         strategy = make_strategy(strategy)
@@ -359,9 +425,11 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     os.makedirs(outdir, exist_ok=True)
     remove_stale_temporaries(outdir)  # of saves killed in an earlier run
     checkpoint = os.path.join(outdir, CHECKPOINT_FILE)
-    metadata = {}
+    metadata, loaded = {}, []
     if os.path.exists(checkpoint):
         metadata = load_checkpoint(checkpoint, gan)
+    elif start is not None:
+        loaded = _load_fine_tuning_source(gan, start)
     if is_chief and (stored is None or overridden):  # other workers write nothing (TF's multi-worker advice)
         with atomic_path(options_path) as tmp, open(tmp, "w") as f:
             json.dump(dict(config.to_json(), data=str(data) if isinstance(data, (str, os.PathLike)) else "array",
@@ -378,6 +446,8 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     say(f"Networks: G {gan.generator.count_params():,} parameters, D {gan.discriminator.count_params():,}")
     skipped = f", {info.num_skipped} unreadable file(s) skipped" if info.num_skipped else ""
     say(f"Data: {info.num_images} images from {info.source}{skipped}")
+    for line in loaded:
+        say(line)
     if metadata or stored is not None:
         say(f"Resuming {outdir} at kimg {nimg / 1000:.3f} of {config.kimg:g}")
     else:

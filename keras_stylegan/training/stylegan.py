@@ -206,6 +206,7 @@ class StyleGAN(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # The progress bar and the tick's stats show where training is, not the tick's mean.
         self.trackers.update({name: Latest(name=name) for name in ("lod", "kimg", "augment_p")})
+        self._frozen_ids = frozenset()  # ids of the variables of frozen layers (see freeze_layers)
         self.built = True
         self._build_sublayers()
 
@@ -264,6 +265,15 @@ class StyleGAN(keras.Model):
             for variable in optimizer.variables:
                 if id(variable) not in keep:
                     variable.assign(tf.zeros(variable.shape, variable.dtype))
+
+    def freeze_layers(self, layers):
+        """Stops training `layers` (sub-layers of G, G_ema and D; freeze G's and G_ema's twins
+        together): they leave `trainable_variables`, so the optimizers skip them, and the EMA
+        generator's frozen layers keep their values. Call before `compile`.
+        """
+        for layer in layers:
+            layer.trainable = False
+        self._frozen_ids = self._frozen_ids | {id(v) for layer in layers for v in layer.weights}
 
     @staticmethod
     def _adam(lr, interval, name):
@@ -546,7 +556,8 @@ class StyleGAN(keras.Model):
         for ema, var in zip(self.generator_ema.trainable_variables, self.generator.trainable_variables):
             ema.assign(var + (ema - var) * beta)
         for ema, var in zip(self.generator_ema.non_trainable_variables, self.generator.non_trainable_variables):
-            if "seed_generator" not in var.path:  # the EMA generator keeps its own noise stream
+            # The EMA generator keeps its own noise stream, and its frozen layers as loaded.
+            if "seed_generator" not in var.path and id(var) not in self._frozen_ids:
                 ema.assign(var)
 
     def _update_ada(self, real_logits):

@@ -82,7 +82,8 @@ def test_stylegan_2019_recipe_tables():
     ("r1_gamma", -1.0), ("augment_p", 1.5), ("batch_size", 0), ("channel_max", 10 ** 9), ("seed", -1),
     ("seed", 2 ** 64), ("mapping_layers", 2 ** 31), ("resolution", 16384), ("resolution", 48), ("channels", 5),
     ("cfg", "huge"), ("augment", "sometimes"), ("conv_clamp", math.inf), ("lod_initial_resolution", 12),
-    ("batch_size", True), ("xflip", "yes"), ("style_mixing_prob", math.nan),
+    ("batch_size", True), ("xflip", "yes"), ("style_mixing_prob", math.nan), ("resume", ""), ("resume", 3),
+    ("freezed", -1), ("freezed", 1.5), ("freeze_g", "all"), ("network_kwargs", {"mapping": {}}),
 ])
 def test_bad_values_are_refused_naming_the_option(name, value):
     with pytest.raises(ConfigError, match=name if name != "resolution" else "resolution|power of two") as info:
