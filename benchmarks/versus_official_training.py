@@ -203,7 +203,7 @@ def diversity(images, count=256):
     """Mean L1 distance between two different images (pixels in [0, 1]), over all pairs of `count`."""
     x = images[:count].reshape(min(count, len(images)), -1).astype(np.float32) / 255.0
     total = sum(np.abs(x[i + 1:] - x[i]).mean(axis=1).sum() for i in range(len(x) - 1))
-    return total / (len(x) * (len(x) - 1) / 2)
+    return float(total / (len(x) * (len(x) - 1) / 2))
 
 
 def score(name, snapshots, images, reals, args):
