@@ -62,10 +62,12 @@ def _auto_preset(side, replicas):
 
 def _cpu_preset(side):
     """Ours: a network a few CPU cores train in minutes per kimg at 32 px (see notes/training.md for
-    the measurement): channels capped at 128, 2 mapping layers, 256-wide latents, batch 32."""
+    the measurement): channels capped at 128, 2 mapping layers, 256-wide latents, batch 32; no
+    path-length regularization and no style mixing, as NVIDIA's own small-image preset (`cifar`):
+    both cost CPU time that a short run needs for images (notes/versus.md)."""
     batch = 32 if side <= 64 else 16
     return dict(batch=batch, mbstd=4, cbase=4096, cmax=128, lr=0.0025, gamma=0.0002 * side ** 2 / batch,
-                ema=batch * 10 / 32, ramp=0.05, map=2, zdim=256)
+                ema=batch * 10 / 32, ramp=0.05, map=2, zdim=256, pl=0.0, mix=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,7 +290,8 @@ class TrainingConfig:
             batch_size=self.batch_size if self.batch_size is not None else spec["batch"],
             r1_gamma=self.r1_gamma if self.r1_gamma is not None else round(spec["gamma"], 10),
             r1_interval=self.r1_interval or (16 if stylegan2 else 1),
-            pl_weight=self.pl_weight if self.pl_weight is not None else (0.0 if cifar or not stylegan2 else 2.0),
+            pl_weight=self.pl_weight if self.pl_weight is not None else
+            spec.get("pl", 0.0 if cifar or not stylegan2 else 2.0),
             channel_base=self.channel_base or spec["cbase"], channel_max=self.channel_max or spec.get("cmax", 512),
             mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
             w_dim=self.w_dim or spec.get("zdim", 512),
@@ -298,7 +301,7 @@ class TrainingConfig:
             ema_kimg=self.ema_kimg if self.ema_kimg is not None else spec["ema"],
             ema_rampup=self.ema_rampup if self.ema_rampup is not None else spec["ramp"],
             style_mixing_prob=self.style_mixing_prob if self.style_mixing_prob is not None else
-            (0.0 if cifar else 0.9),
+            spec.get("mix", 0.0 if cifar else 0.9),
             learning_rate=self.learning_rate if self.learning_rate is not None else spec["lr"],
         )
         if not stylegan2:

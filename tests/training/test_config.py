@@ -63,6 +63,12 @@ def test_default_preset_follows_the_device():
     assert TrainingConfig().resolve((32, 32), gpu=True).cfg == "auto"
     cpu = TrainingConfig().resolve((32, 32))
     assert cpu.channel_max <= 128 and cpu.mapping_layers <= 2 and cpu.batch_size <= 32
+    # cpu: no path length and no style mixing (NVIDIA's cifar choices; their CPU time goes to images instead)
+    assert (cpu.pl_weight, cpu.style_mixing_prob) == (0.0, 0.0)
+    chosen = TrainingConfig(cfg="cpu", pl_weight=2.0, style_mixing_prob=0.9).resolve((32, 32))
+    assert (chosen.pl_weight, chosen.style_mixing_prob) == (2.0, 0.9)
+    auto = TrainingConfig(cfg="auto").resolve((32, 32))
+    assert (auto.pl_weight, auto.style_mixing_prob) == (2.0, 0.9)
 
 
 def test_stylegan_2019_recipe_tables():

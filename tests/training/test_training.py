@@ -222,6 +222,25 @@ def test_ada_raises_p_when_d_overfits():
     assert float(gan.p.numpy()) == pytest.approx(0.08, abs=1e-6)
 
 
+def test_augmentation_pipeline_is_skipped_while_p_is_zero(monkeypatch):
+    """At p = 0 the pipeline is the identity, so the step does not run it (its resampling costs ~30 %)."""
+    from keras_stylegan.training import augment as augment_module
+
+    calls = []
+
+    def marked_augment(images, p, seed, pipeline="bgc"):
+        calls.append(pipeline)
+        return tf.zeros_like(images) + 7.0  # not the identity: shows whether the pipeline's output was used
+
+    monkeypatch.setattr(augment_module, "augment", marked_augment)
+    gan = tiny_gan(augment="ada")
+    x = tf.constant(images(4).astype("float32") / 127.5 - 1)
+    np.testing.assert_array_equal(gan._augment(x, 0).numpy(), x.numpy())
+    gan.p.assign(0.2)
+    np.testing.assert_array_equal(gan._augment(x, 0).numpy(), np.full(x.shape, 7.0, "float32"))
+    assert calls
+
+
 def test_bad_arguments_are_clear():
     g = Generator(resolution=8, channels=2, **TINY)
     d = Discriminator(resolution=8, channels=3, channel_base=32, channel_max=8)
