@@ -25,7 +25,7 @@ ARCHITECTURES = ("stylegan2", "stylegan")
 PRESETS = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu")
 STYLEGAN_PRESETS = ("auto", "cpu")
 AUGMENT_MODES = ("ada", "fixed", "none")
-LOSSES = ("logistic", "wgan-gp")
+LOSSES = ("logistic", "wgan-gp", "r3gan")
 FITS = ("crop", "resize")
 D_ARCHITECTURES = ("resnet", "skip", "orig")
 MAX_RESOLUTION = 4096  # per side; NVIDIA's largest models are 1024
@@ -84,7 +84,8 @@ class TrainingConfig:
         learning_rate_table: `{side: learning rate}` (StyleGAN 2019).
         r1_gamma, r1_interval: R1 weight and lazy-regularization interval.
         pl_weight: path-length weight (StyleGAN2 default 2; `cifar`: 0).
-        loss: `"logistic"` or `"wgan-gp"`.
+        loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing + R1 + R2
+            at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
         conv_clamp: activation clamp (NVIDIA: 256 in every stylegan2-ada preset).
         d_architecture: discriminator blocks, `"resnet"` (`cifar`: `"orig"`).
