@@ -376,7 +376,8 @@ class TrainingConfig:
                 f"batch={batch} lr={lr} gamma={self.r1_gamma:g} ema={self.ema_kimg:g}kimg "
                 f"channel_base={self.channel_base} channel_max={self.channel_max} map={self.mapping_layers} "
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
-                f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}")
+                f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
+                + ("" if self.loss == "logistic" else f" loss={self.loss}"))
 
 
 def changed_options(stored, requested, names):

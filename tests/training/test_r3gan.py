@@ -67,7 +67,7 @@ def linear_gan(loss, gamma, interval, bias=0.0, augment="none"):
     gan = StyleGAN(Generator(**TINY_G), LinearCritic(bias=bias), loss=loss, r1_gamma=gamma, r1_interval=interval,
                    pl_weight=0.0, style_mixing_prob=0.0, train_noise_mode="const", augment=augment, seed=5)
     # Plain SGD at lr 1: D's update is minus its gradient; G stays put.
-    gan.compile(d_optimizer=keras.optimizers.SGD(1.0), g_optimizer=keras.optimizers.SGD(0.0))
+    gan.compile(d_optimizer=keras.optimizers.SGD(1.0), g_optimizer=keras.optimizers.SGD(0.0), run_eagerly=True)
     return gan
 
 
@@ -134,7 +134,7 @@ def test_r3gan_trains_with_our_stylegan2_networks():
     g = Generator(**TINY_G)
     d = Discriminator(resolution=8, channels=2, channel_base=32, channel_max=8)
     gan = StyleGAN(g, d, loss="r3gan", r1_gamma=1.0, r1_interval=2, augment="ada", augment_p=0.2)
-    gan.compile()
+    gan.compile(run_eagerly=True)  # a few steps: cheaper than tracing (the CLI test runs the compiled step)
     # Lazy R1 + R2 every 2 steps: NVIDIA's Adam correction for D, as the logistic loss's lazy R1.
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(0.0025 * 2 / 3)
     x = np.random.RandomState(0).uniform(-1, 1, [16, 8, 8, 2]).astype("float32")
