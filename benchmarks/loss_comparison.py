@@ -85,9 +85,9 @@ def report(args):
                 g = load(snapshots[loss][kimg])
             swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)["swd_avg"]
             fakes = to_uint8(np.asarray(g(z, noise_mode="const")))
-            ticks = [t for t in read_stats(runs[loss]) if 0 < t["kimg"] <= kimg + 1e-6]
+            ticks = [t for t in read_stats(runs[loss]) if t["kimg"] <= kimg + 0.5]  # snapshots round kimg
             seconds = sum(t["sec_per_tick"] for t in ticks)
-            speed = f"{seconds / kimg:.0f}" if kimg else "-"
+            speed = f"{seconds / ticks[-1]['kimg']:.0f}" if kimg and ticks else "-"
             cells.append(f"{swd:.1f} | {diversity(fakes):.3f} | {speed}")
         print(f"| {kimg} | " + " | ".join(cells) + " |", flush=True)
 
