@@ -88,8 +88,9 @@ class StyleGAN(keras.Model):
     non-saturating logistic loss with R1 (or WGAN-GP with epsilon drift, or R3GAN's
     relativistic pairing loss with R1 and R2), lazy R1 (and R2) every `r1_interval` steps and
     path-length regularization every `pl_interval` steps (StyleGAN2), style-mixing
-    regularization, a generator EMA (`generator_ema`, the one to sample from), progressive growing with fade-in of G and D (StyleGAN 2019), and
-    adaptive discriminator augmentation (ADA). Defaults follow NVIDIA per architecture.
+    regularization, a generator EMA (`generator_ema`, the one to sample from), progressive
+    growing with fade-in of G and D (StyleGAN 2019), and adaptive discriminator augmentation
+    (ADA). Defaults follow NVIDIA per architecture.
 
     Args:
         generator: a `keras_stylegan.Generator`.
