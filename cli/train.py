@@ -14,7 +14,7 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 
 _CHOICES = dict(
     cfg=("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu"),
-    architecture=("stylegan2", "stylegan"), loss=("logistic", "wgan-gp"), augment=("ada", "fixed", "none"),
+    architecture=("stylegan2", "stylegan"), loss=("logistic", "wgan-gp", "r3gan"), augment=("ada", "fixed", "none"),
     fit=("crop", "resize"), d_architecture=("resnet", "skip", "orig"), freeze_g=("mapping", "coarse"),
 )
 
@@ -34,7 +34,9 @@ OPTIONS = [
     ("--r1-interval", "r1_interval", click.INT, "Lazy R1: every this many steps [default: 16 StyleGAN2, 1 StyleGAN]."),
     ("--pl-weight", "pl_weight", click.FLOAT, "Path-length weight [default: 2 StyleGAN2, 0 cifar and StyleGAN]."),
     ("--lr", "learning_rate", click.FLOAT, "Learning rate [default: the preset's; StyleGAN: by resolution]."),
-    ("--loss", "loss", click.Choice(_CHOICES["loss"]), "Loss [default: logistic]."),
+    ("--loss", "loss", click.Choice(_CHOICES["loss"]),
+     "Loss: logistic (non-saturating + R1), wgan-gp, or r3gan (relativistic pairing + R1 + R2, both at --gamma) "
+     "[default: logistic]."),
     ("--cbase", "channel_base", click.INT, "Channel base (channels = min(cbase / res, cmax)) [default: the preset's]."),
     ("--cmax", "channel_max", click.INT, "Maximum channels per layer [default: the preset's]."),
     ("--map", "mapping_layers", click.INT, "Mapping layers [default: the preset's]."),

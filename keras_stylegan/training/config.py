@@ -25,7 +25,7 @@ ARCHITECTURES = ("stylegan2", "stylegan")
 PRESETS = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu")
 STYLEGAN_PRESETS = ("auto", "cpu")
 AUGMENT_MODES = ("ada", "fixed", "none")
-LOSSES = ("logistic", "wgan-gp")
+LOSSES = ("logistic", "wgan-gp", "r3gan")
 FITS = ("crop", "resize")
 D_ARCHITECTURES = ("resnet", "skip", "orig")
 FREEZE_G = ("mapping", "coarse")
@@ -88,7 +88,8 @@ class TrainingConfig:
         learning_rate_table: `{side: learning rate}` (StyleGAN 2019).
         r1_gamma, r1_interval: R1 weight and lazy-regularization interval.
         pl_weight: path-length weight (StyleGAN2 default 2; `cifar`: 0).
-        loss: `"logistic"` or `"wgan-gp"`.
+        loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing + R1 + R2
+            at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
         conv_clamp: activation clamp (NVIDIA: 256 in every stylegan2-ada preset).
         d_architecture: discriminator blocks, `"resnet"` (`cifar`: `"orig"`).
@@ -404,7 +405,8 @@ class TrainingConfig:
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
                 f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
                 + (f" freezed={self.freezed}" if self.freezed else "")
-                + (f" freeze_g={self.freeze_g}" if self.freeze_g else ""))
+                + (f" freeze_g={self.freeze_g}" if self.freeze_g else "")
+                + ("" if self.loss == "logistic" else f" loss={self.loss}"))
 
 
 def changed_options(stored, requested, names):

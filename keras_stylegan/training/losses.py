@@ -3,11 +3,12 @@
 Each returns a `[N]` tensor; the trainer scales by the global batch. Formulas follow
 NVIDIA's StyleGAN/StyleGAN2 `loss.py`: non-saturating logistic with R1 (Mescheder et al.
 2018), WGAN-GP with the ProGAN epsilon drift term (Gulrajani et al. 2017; Karras et al.
-2018), and the StyleGAN2 path-length penalty.
+2018), and the StyleGAN2 path-length penalty. `r3gan` is the relativistic pairing loss with
+R1 on reals and R2 on fakes (Huang et al. 2024, "The GAN is dead; long live the GAN!").
 """
 import tensorflow as tf
 
-LOSSES = ("logistic", "wgan-gp")
+LOSSES = ("logistic", "wgan-gp", "r3gan")
 
 
 def logistic_g_loss(fake_logits):
@@ -21,8 +22,26 @@ def logistic_d_loss(real_logits, fake_logits):
 
 
 def r1_penalty(real_grads):
-    """Squared gradient norm of D at the reals, `|grad D(x)|^2` (multiply by gamma / 2)."""
+    """Squared gradient norm of D at the reals, `|grad D(x)|^2` (multiply by gamma / 2).
+
+    The same formula at the fakes is R3GAN's R2 (`r2_penalty`).
+    """
     return tf.reduce_sum(tf.square(real_grads), axis=list(range(1, len(real_grads.shape))))
+
+
+def r2_penalty(fake_grads):
+    """Squared gradient norm of D at the fakes, `|grad D(G(z))|^2` (multiply by gamma / 2)."""
+    return r1_penalty(fake_grads)
+
+
+def relativistic_d_loss(real_logits, fake_logits):
+    """Relativistic pairing discriminator loss `softplus(-(D(x) - D(G(z))))`, real i paired with fake i."""
+    return tf.nn.softplus(flat_scores(fake_logits) - flat_scores(real_logits))
+
+
+def relativistic_g_loss(fake_logits, real_logits):
+    """Relativistic pairing generator loss `softplus(-(D(G(z)) - D(x)))`, fake i paired with real i."""
+    return tf.nn.softplus(flat_scores(real_logits) - flat_scores(fake_logits))
 
 
 def wgan_g_loss(fake_logits):

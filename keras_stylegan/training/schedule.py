@@ -79,6 +79,19 @@ def ema_beta(batch_size, nimg, ema_kimg=10.0, ema_rampup=None):
     return tf.cast(0.5 ** (tf.cast(batch_size, tf.float64) / tf.maximum(ema_nimg, 1e-8)), tf.float32)
 
 
+def cosine_decay(nimg, base_value, final_value, total_kimg):
+    """`base_value` at 0 images, easing to `final_value` at `total_kimg` thousand images along half a
+    cosine, and `final_value` after (R3GAN's `cosine_decay_with_warmup` without warmup), as a float32 tensor.
+
+    Example:
+    >>> [round(float(cosine_decay(n, 1.0, 0.1, 2.0)), 3) for n in (0, 1000, 2000, 5000)]
+    [1.0, 0.55, 0.1, 0.1]
+    """
+    progress = tf.minimum(tf.cast(nimg, tf.float64) / (float(total_kimg) * 1000.0), 1.0)
+    weight = 0.5 * (1.0 + tf.cos(math.pi * progress))  # 1 at the start, 0 at the end
+    return tf.cast(final_value + (base_value - final_value) * weight, tf.float32)
+
+
 def initial_lod(resolution, lod_initial_resolution):
     """The lod progressive growing starts at: doublings from `lod_initial_resolution` (>= 4) to the short side."""
     side = min(resolution)

@@ -16,10 +16,14 @@ from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.training import losses
 from keras_stylegan.training.backend_check import check_training_backend
-from keras_stylegan.training.schedule import Schedule, ema_beta
+from keras_stylegan.training.schedule import Schedule, cosine_decay, ema_beta
 
 AUGMENT_MODES = ("none", "fixed", "ada")
 DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025}
+# R3GAN's gamma schedule (brownvc/R3GAN train.py, every preset): a cosine from gamma to gamma / 10
+# over 20 M images (200 M for ImageNet).
+R3GAN_GAMMA_DECAY_KIMG = 20_000.0
+R3GAN_GAMMA_FINAL_RATIO = 0.1
 # Salts separating the random streams drawn in one step.
 _Z_D, _Z_G, _Z_MIX, _MIX, _PL, _AUG_REAL, _AUG_FAKE, _GP, _PL_NOISE = range(9)
 
@@ -81,19 +85,26 @@ class StyleGAN(keras.Model):
     """Trains a StyleGAN or StyleGAN2 generator with `fit()`.
 
     The train step does one discriminator and one generator update per batch of reals:
-    non-saturating logistic loss with R1 (or WGAN-GP with epsilon drift), lazy R1 every
-    `r1_interval` steps and path-length regularization every `pl_interval` steps
-    (StyleGAN2), style-mixing regularization, a generator EMA (`generator_ema`, the one to
-    sample from), progressive growing with fade-in of G and D (StyleGAN 2019), and
-    adaptive discriminator augmentation (ADA). Defaults follow NVIDIA per architecture.
+    non-saturating logistic loss with R1 (or WGAN-GP with epsilon drift, or R3GAN's
+    relativistic pairing loss with R1 and R2), lazy R1 (and R2) every `r1_interval` steps and
+    path-length regularization every `pl_interval` steps (StyleGAN2), style-mixing
+    regularization, a generator EMA (`generator_ema`, the one to sample from), progressive
+    growing with fade-in of G and D (StyleGAN 2019), and adaptive discriminator augmentation
+    (ADA). Defaults follow NVIDIA per architecture.
 
     Args:
         generator: a `keras_stylegan.Generator`.
         discriminator: a `keras_stylegan.Discriminator` of the same resolution and channels.
         generator_ema: the EMA copy (default: a clone of `generator`).
-        loss: `"logistic"` (non-saturating + R1) or `"wgan-gp"`.
-        r1_gamma: R1 weight gamma (the penalty is `gamma / 2 * |grad|^2`).
-        r1_interval: lazy R1 every this many steps (default 16 for StyleGAN2, 1 for StyleGAN).
+        loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing
+            `softplus(-(D(x) - D(G(z))))` for D and `softplus(-(D(G(z)) - D(x)))` for G, real i
+            paired with fake i, plus R1 on the reals and R2 on the fakes, both `gamma / 2 * |grad|^2`;
+            Huang et al. 2024). With `"r3gan"` ADA reads the sign of `D(x) - D(G(z))`: the
+            relativistic loss leaves D's offset free, so the sign of `D(x)` alone says nothing.
+        r1_gamma: R1 weight gamma (the penalty is `gamma / 2 * |grad|^2`); with `"r3gan"` the
+            starting weight of R1 and R2, eased to a tenth over `gamma_decay_kimg`.
+        r1_interval: lazy R1 (R1 + R2 with `"r3gan"`) every this many steps (default 16 for
+            StyleGAN2, 1 for StyleGAN; R3GAN's paper regularizes every step: 1).
         pl_weight: path-length weight (default 2 for StyleGAN2, 0 = off for StyleGAN).
         pl_interval: lazy path-length regularization every this many steps.
         pl_batch_shrink: path-length batch = batch // this.
@@ -103,6 +114,8 @@ class StyleGAN(keras.Model):
         ema_rampup: cap the EMA half-life to `ema_rampup * images shown` (`None`: off).
         wgan_lambda: gradient-penalty weight for `"wgan-gp"`.
         wgan_drift: epsilon drift for `"wgan-gp"`.
+        gamma_decay_kimg: `"r3gan"`: thousands of images over which gamma eases (cosine) from
+            `r1_gamma` to `r1_gamma / 10` (R3GAN: 20000).
         lod_initial_resolution: progressive growing starts at this resolution (StyleGAN).
         lod_training_kimg: thousands of images stabilizing each resolution.
         lod_transition_kimg: thousands of images fading each resolution in.
@@ -134,7 +147,7 @@ class StyleGAN(keras.Model):
                  style_mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None, wgan_lambda=10.0, wgan_drift=0.001,
                  lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
                  augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, train_noise_mode="random",
-                 augpipe="bgc", schedule=None, **kwargs):
+                 augpipe="bgc", schedule=None, gamma_decay_kimg=R3GAN_GAMMA_DECAY_KIMG, **kwargs):
         check_training_backend()  # train_step is TensorFlow code (GradientTape, tf.distribute)
         super().__init__(**kwargs)
         if tuple(generator.resolution) != tuple(discriminator.resolution) or \
@@ -164,6 +177,9 @@ class StyleGAN(keras.Model):
         self.ema_rampup = ema_rampup
         self.wgan_lambda = float(wgan_lambda)
         self.wgan_drift = float(wgan_drift)
+        self.gamma_decay_kimg = float(gamma_decay_kimg)
+        if not self.gamma_decay_kimg > 0:
+            raise ValueError(f"`gamma_decay_kimg` must be positive. Received: {gamma_decay_kimg!r}")
         if schedule is not None:
             lod_initial_resolution = schedule.lod_initial_resolution
             lod_training_kimg, lod_transition_kimg = schedule.lod_training_kimg, schedule.lod_transition_kimg
@@ -207,6 +223,8 @@ class StyleGAN(keras.Model):
         # The progress bar and the tick's stats show where training is, not the tick's mean.
         self.trackers.update({name: Latest(name=name) for name in ("lod", "kimg", "augment_p")})
         self._frozen_ids = frozenset()  # ids of the variables of frozen layers (see freeze_layers)
+        if self.loss == "r3gan":
+            self.trackers.update({"r2": keras.metrics.Mean(name="r2"), "gamma": Latest(name="gamma")})
         self.built = True
         self._build_sublayers()
 
@@ -249,7 +267,7 @@ class StyleGAN(keras.Model):
     @property
     def d_reg_interval(self):
         """D's lazy-regularization interval for the Adam correction (0: none, e.g. WGAN-GP)."""
-        return self.r1_interval if self.loss == "logistic" and self.r1_interval > 1 else 0
+        return self.r1_interval if self.loss in ("logistic", "r3gan") and self.r1_interval > 1 else 0
 
     def set_learning_rate(self, learning_rate):
         """Sets both default optimizers' learning rate (with their lazy-regularization correction)."""
@@ -303,7 +321,7 @@ class StyleGAN(keras.Model):
             loss=self.loss, r1_gamma=self.r1_gamma, r1_interval=self.r1_interval, pl_weight=self.pl_weight,
             pl_interval=self.pl_interval, pl_batch_shrink=self.pl_batch_shrink, pl_decay=self.pl_decay,
             style_mixing_prob=self.style_mixing_prob, ema_kimg=self.ema_kimg, ema_rampup=self.ema_rampup,
-            wgan_lambda=self.wgan_lambda, wgan_drift=self.wgan_drift,
+            wgan_lambda=self.wgan_lambda, wgan_drift=self.wgan_drift, gamma_decay_kimg=self.gamma_decay_kimg,
             lod_initial_resolution=self.lod_initial_resolution, lod_training_kimg=self.lod_training_kimg,
             lod_transition_kimg=self.lod_transition_kimg, augment=self.augment, augment_p=self.augment_p,
             ada_target=self.ada_target, ada_interval=self.ada_interval, ada_kimg=self.ada_kimg, seed=self.seed,
@@ -445,20 +463,26 @@ class StyleGAN(keras.Model):
             reals = self._lod_reals(reals, lod)
         z_dim = self.generator.z_dim
 
-        # Discriminator: main loss, plus R1 (lazy) or the WGAN gradient penalty.
+        # Discriminator: main loss, plus R1 (lazy; R1 + R2 for r3gan) or the WGAN gradient penalty.
         do_r1 = tf.equal(self.step % self.r1_interval, 0)
         z = self._global_normal(local_batch, [z_dim], _Z_D)
         fakes, _ = self._generate(z, labels, lod, _Z_MIX)
         fakes = tf.stop_gradient(fakes)
+        r2 = tf.zeros([local_batch])
         with tf.GradientTape() as tape:
-            fake_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE)
-            if self.loss == "logistic":
-                real_logits, r1 = tf.cond(do_r1, lambda: self._real_logits_and_r1(reals, labels, lod),
-                                          lambda: (self._discriminate(reals, labels, lod, _AUG_REAL),
-                                                   tf.zeros([local_batch])))
+            if self.loss == "r3gan":
+                gamma = self.r3gan_gamma()
+                real_logits, r1 = self._logits_and_penalty(reals, labels, lod, _AUG_REAL, do_r1, local_batch)
+                fake_logits, r2 = self._logits_and_penalty(fakes, labels, lod, _AUG_FAKE, do_r1, local_batch)
+                per_sample = losses.relativistic_d_loss(real_logits, fake_logits)
+                per_sample += (r1 + r2) * (gamma / 2 * self.r1_interval)
+            elif self.loss == "logistic":
+                fake_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE)
+                real_logits, r1 = self._logits_and_penalty(reals, labels, lod, _AUG_REAL, do_r1, local_batch)
                 per_sample = losses.logistic_d_loss(real_logits, fake_logits)
                 per_sample += r1 * (self.r1_gamma / 2 * self.r1_interval)
             else:
+                fake_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE)
                 real_logits = self._discriminate(reals, labels, lod, _AUG_REAL)
                 r1 = self._wgan_penalty(reals, fakes, labels, lod)
                 per_sample = losses.wgan_d_loss(real_logits, fake_logits, self.wgan_drift)
@@ -475,7 +499,10 @@ class StyleGAN(keras.Model):
         with tf.GradientTape() as tape:
             fakes, _ = self._generate(z, labels, lod, _Z_MIX + 8, update_w_avg=True)
             gen_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE + 8)
-            if self.loss == "logistic":
+            if self.loss == "r3gan":  # the reals are constants here: only G's side of the pair trains
+                paired_real_logits = self._discriminate(reals, labels, lod, _AUG_REAL + 8)
+                g_per_sample = losses.relativistic_g_loss(gen_logits, paired_real_logits)
+            elif self.loss == "logistic":
                 g_per_sample = losses.logistic_g_loss(gen_logits)
             else:
                 g_per_sample = losses.wgan_g_loss(gen_logits)
@@ -494,7 +521,9 @@ class StyleGAN(keras.Model):
         self.step.assign_add(1)
         self._update_ema(global_batch)
         if self.augment == "ada":
-            self._update_ada(real_logits)
+            relativistic = self.loss == "r3gan"
+            self._update_ada(losses.flat_scores(real_logits) - losses.flat_scores(fake_logits) if relativistic
+                             else real_logits)
 
         def global_mean(values):
             return _replica_sum(tf.reduce_sum(values)) / global_batch
@@ -511,17 +540,31 @@ class StyleGAN(keras.Model):
         self.trackers["r1"].update_state(global_mean(r1), sample_weight=tf.cast(do_r1 | (self.loss != "logistic"),
                                                                                  tf.float32))
         self.trackers["pl"].update_state(_replica_sum(pl_penalty), sample_weight=tf.cast(do_pl, tf.float32))
+        if self.loss == "r3gan":
+            self.trackers["r2"].update_state(global_mean(r2), sample_weight=tf.cast(do_r1, tf.float32))
+            self.trackers["gamma"].update_state(gamma)
         results = {name: tracker.result() for name, tracker in self.trackers.items()}
         if _multi_worker():  # fit() reduces them with axis=0 there, which fails on scalars (keras#20585)
             results = {name: value[None] for name, value in results.items()}
         return results
 
-    def _real_logits_and_r1(self, reals, labels, lod):
-        with tf.GradientTape() as tape:
-            tape.watch(reals)
-            logits = self._discriminate(reals, labels, lod, _AUG_REAL)
-            total = tf.reduce_sum(logits)
-        return logits, losses.r1_penalty(tape.gradient(total, reals))
+    def _logits_and_penalty(self, images, labels, lod, salt, active, local_batch):
+        """D's logits and, on steps where `active`, `|grad D|^2` at `images` (R1 at reals, R2 at fakes)."""
+        def with_penalty():
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                logits = self._discriminate(images, labels, lod, salt)
+                total = tf.reduce_sum(logits)
+            return logits, losses.r1_penalty(tape.gradient(total, images))
+
+        return tf.cond(active, with_penalty,
+                       lambda: (self._discriminate(images, labels, lod, salt), tf.zeros([local_batch])))
+
+    def r3gan_gamma(self, nimg=None):
+        """The R1/R2 weight of `"r3gan"` after `nimg` images (default: shown so far): R3GAN's cosine
+        from `r1_gamma` to a tenth of it over `gamma_decay_kimg`."""
+        nimg = self.nimg if nimg is None else nimg
+        return cosine_decay(nimg, self.r1_gamma, self.r1_gamma * R3GAN_GAMMA_FINAL_RATIO, self.gamma_decay_kimg)
 
     def _wgan_penalty(self, reals, fakes, labels, lod):
         local_batch = tf.shape(reals)[0]

@@ -66,6 +66,7 @@ def test_train_runs_and_writes_a_loadable_snapshot(tmp_path):
     ("stylegan_preset", "StyleGAN2 preset"),
     ("bad_override", "--override takes OPTION=VALUE"),
     ("corrupt_zip", "cannot read"),
+    ("bad_loss", "--loss"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
     data = write_images(tmp_path / "data")
@@ -86,6 +87,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case, message):
         "stylegan_preset": ["--data", str(data), "--arch", "stylegan", "--cfg", "paper256"],
         "bad_override": ["--data", str(data), "--override", "nope=1"],
         "corrupt_zip": ["--data", str(tmp_path / "corrupt.zip")],
+        "bad_loss": ["--data", str(data), "--loss", "r3"],
     }[case]
     (tmp_path / "corrupt.zip").write_bytes(b"PK\x03\x04 not really a zip")
     result = CliRunner().invoke(cli, ["train", "--outdir", str(tmp_path / "run")] + args)
@@ -129,3 +131,23 @@ def test_resume_with_a_changed_option_is_refused_then_overridden(tmp_path):
     result = CliRunner().invoke(cli, args + ["--override", "gamma=0.5"])
     assert result.exit_code == 0, result.output
     assert "Resuming" in result.output and json.load(open(run / "training_options.json"))["r1_gamma"] == 0.5
+
+
+def test_r3gan_loss_trains_and_a_run_refuses_a_changed_loss_unless_overridden(tmp_path):
+    data = write_images(tmp_path / "data")
+    run = tmp_path / "run"
+    args = ["train", "--data", str(data), "--outdir", str(run)] + TINY
+    assert CliRunner().invoke(cli, args + ["--kimg", "0.008"]).exit_code == 0
+    result = CliRunner().invoke(cli, args + ["--kimg", "0.016", "--loss", "r3gan"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--loss 'logistic' -> 'r3gan'" in lines[0] and "--override loss=r3gan" in lines[0], \
+        result.output
+    assert len(open(run / "stats.jsonl").readlines()) == 1  # nothing trained, nothing written
+    result = CliRunner().invoke(cli, args + ["--kimg", "0.016", "--override", "loss=r3gan"])
+    assert result.exit_code == 0, result.output
+    assert "loss=r3gan" in result.output.splitlines()[0]  # the start summary names a non-default loss
+    assert json.load(open(run / "training_options.json"))["loss"] == "r3gan"
+    last = json.loads(open(run / "stats.jsonl").readlines()[-1])
+    assert last["kimg"] == 0.016 and all(np.isfinite(last[k]) for k in ("g_loss", "d_loss", "r1", "r2", "gamma"))
+    assert last["gamma"] == pytest.approx(json.load(open(run / "training_options.json"))["r1_gamma"])
