@@ -346,11 +346,13 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         verbose: 0 silent; 1 start summary, progress bar and a line per tick; 2 the same without
             the progress bar; `"auto"`: 1 on a terminal, else 2.
         override: `{option: value}` applied even to a resumed run (e.g. `{"learning_rate": 0.001}`).
+        resume: (an option) start a new run from another model's weights: a zoo name, an NVIDIA pickle,
+            a `.keras` file, a preset or run directory, e.g. `train("faces/", "runs/faces",
+            resume="stylegan2-ada-ffhq-1024", resolution=256, freezed=4)`.
         **options: any `TrainingConfig` field, replacing the config's (e.g. `kimg=200`).
 
     Example:
     >>> gan = train("emoji.zip", "runs/emoji", resolution=32, channels=4, kimg=200)  # doctest: +SKIP
-    >>> gan = train("faces/", "runs/faces", resume="stylegan2-ada-ffhq-1024", resolution=256, freezed=4)  # doctest: +SKIP
     """
     check_training_backend()
     requested, explicit, overridden = _requested_config(config, options, override)
