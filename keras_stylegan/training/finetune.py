@@ -444,7 +444,12 @@ def freeze(gan, freezed=0, freeze_g=None):
     the EMA generator); call before `compile`. Raises `ConfigError` if D has fewer layers.
 
     Example:
-    >>> freeze(gan, freezed=4, freeze_g="mapping")  # doctest: +SKIP
+    >>> from keras_stylegan.training import StyleGAN
+    >>> gan = StyleGAN(Generator(resolution=8, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2),
+    ...                Discriminator(resolution=8, channel_base=32, channel_max=8))
+    >>> frozen = freeze(gan, freezed=4, freeze_g="mapping")  # D's fromrgb, conv0, conv1, skip; G's and G_ema's mapping
+    >>> len(frozen), gan.generator.mapping.trainable
+    (6, False)
     """
     from keras_stylegan.training.config import ConfigError
 
