@@ -220,10 +220,14 @@ def compiled_synthesis(generator, noise_mode="const"):
     (2, 16, 16, 3)
     """
     check_noise_mode(noise_mode)
-    functions = _COMPILED.setdefault(generator.synthesis, {})
+    network = generator.synthesis
+    functions = _COMPILED.setdefault(network, {})
     if noise_mode not in functions:
         functions[noise_mode] = _compile_synthesis(generator, noise_mode)
-    return functions[noise_mode]
+    run = functions[noise_mode]
+    # The cached function reaches the network through a weak reference (the cache must not keep
+    # it alive); the returned one holds it, so it works even when the generator is dropped.
+    return lambda ws, _network=network: run(ws)
 
 
 def _compile_synthesis(generator, noise_mode):

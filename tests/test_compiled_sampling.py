@@ -82,3 +82,20 @@ def test_metrics_paths_are_compiled(traces):
     squared = lambda a, b: np.sum((np.asarray(a) - np.asarray(b)) ** 2, axis=(1, 2, 3))  # noqa: E731
     perceptual_path_length(g, num_samples=8, batch_size=2, distance=squared)
     assert len(traces) == 1, traces  # 4 batches of 2 paths (4 images each): one shape
+
+
+def test_a_compiled_function_outlives_its_generator_and_the_cache_does_not_keep_it():
+    import gc
+    import weakref
+
+    g = make_generator(channels=3)
+    ws = sampling.map_seeds(g, [0, 1])
+    expected = ops.convert_to_numpy(g.synthesis(ws, noise_mode="const"))
+    synthesis = sampling.compiled_synthesis(g)
+    network = weakref.ref(g.synthesis)
+    del g
+    gc.collect()
+    np.testing.assert_allclose(synthesis(ws), expected, atol=1e-5 * np.std(expected))
+    del synthesis
+    gc.collect()
+    assert network() is None
