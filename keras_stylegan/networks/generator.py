@@ -141,6 +141,7 @@ class Generator(keras.Model):
                                  f"{self.dtype_policy.name!r}")
             set_mixed_precision(self.synthesis, self.dtype_policy)
             self.mapping.dtype_policy = "float32"  # latents, w_avg and truncation stay exact
+            self.autocast = False  # z reaches the mapping unrounded
         self.build((None, self.z_dim))
 
     def build(self, input_shape=None):
