@@ -91,7 +91,7 @@ def _official_worker(official_path):
             phases = []
             for name, module, interval in (("G", g, PL_INTERVAL), ("D", d, R1_INTERVAL)):
                 ratio = interval / (interval + 1)  # NVIDIA's lazy-regularization Adam correction
-                opt = torch.optim.Adam(module.parameters(), lr=0.0025 * ratio, betas=(0, 0.99 ** ratio), eps=1e-8)
+                opt = torch.optim.Adam(module.parameters(), lr=0.0025 * ratio, betas=(0.0, 0.99 ** ratio), eps=1e-8)
                 phases += [(name + "main", module, opt, 1), (name + "reg", module, opt, interval)]
             reals = torch.from_numpy(np.random.RandomState(1).uniform(-1, 1, [batch, 3, resolution, resolution])
                                      .astype("float32"))
