@@ -83,8 +83,8 @@ def load_generator(model):
 @click.option("--rotate", type=FiniteFloat(), default=None,
               help="StyleGAN3 only: rotate the images by this many degrees.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
-              help="bf16: convolutions in bfloat16 (faster only on CPUs/GPUs with bfloat16 units; "
-                   "images differ from fp32 by ~1% of their std on average).")
+              help="bf16: convolutions in bfloat16: only for CPUs/GPUs with bfloat16 units (elsewhere "
+                   "it is slower); images differ from fp32 by ~1% of their std on average.")
 @one_line_errors
 def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out, outdir, cols, batch, translate,
                    rotate, precision):
