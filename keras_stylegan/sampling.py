@@ -181,13 +181,18 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     return ops.convert_to_numpy(ws)
 
 
+_COMPILED = weakref.WeakKeyDictionary()  # synthesis network -> {noise_mode: compiled function}
+
+
 def compiled_synthesis(generator, noise_mode="const"):
     """A compiled `ws -> images` function of the generator's synthesis network, for the running backend.
 
     TensorFlow: a `tf.function`. JAX: `jax.jit` of the network's stateless call (the variables
     are passed in at each call, so later weight or noise-map changes are seen). PyTorch: the
     eager network under `torch.no_grad()` (`torch.compile` is not used: see
-    `benchmarks/backends_speed.py`). Each new batch size compiles once.
+    `benchmarks/backends_speed.py`). The function is kept per network and noise mode, so
+    asking again returns the same, already compiled function. TensorFlow compiles once for
+    the first batch size and once more, for any batch size, at the second.
 
     Args:
         generator: a `keras_stylegan.Generator`.
@@ -204,10 +209,21 @@ def compiled_synthesis(generator, noise_mode="const"):
     >>> synthesis(map_seeds(g, [0, 1])).shape
     (2, 16, 16, 3)
     """
+    check_noise_mode(noise_mode)
+    network = generator.synthesis
+    functions = _COMPILED.setdefault(network, {})
+    if noise_mode not in functions:
+        functions[noise_mode] = _compile_synthesis(generator, noise_mode)
+    run = functions[noise_mode]
+    # The cached function reaches the network through a weak reference (the cache must not keep
+    # it alive); the returned one holds it, so it works even when the generator is dropped.
+    return lambda ws, _network=network: run(ws)
+
+
+def _compile_synthesis(generator, noise_mode):
     import keras
     from keras import ops
 
-    check_noise_mode(noise_mode)
     _as_float32 = lambda ws: np.asarray(ops.convert_to_numpy(ws), "float32")  # noqa: E731 - tensors of any backend
     network = generator.synthesis
     backend = keras.backend.backend()
@@ -225,44 +241,70 @@ def compiled_synthesis(generator, noise_mode="const"):
                                         [v.value for v in network.non_trainable_variables], _as_float32(ws))
             for variable, value in zip(network.non_trainable_variables, non_trainable):
                 variable.assign(value)  # the seed generators' state, when noise is random
-            return np.asarray(images)
+            return _as_float32(images)
 
         return synthesis
     if backend == "tensorflow":
         import tensorflow as tf
 
-        run = tf.function(lambda ws: network(ws, noise_mode=noise_mode), reduce_retracing=True)
-        return lambda ws: ops.convert_to_numpy(run(_as_float32(ws)))
+        # The cache holds this function under the network: only a weak reference may point back.
+        run = tf.function(lambda ws: network_ref()(ws, noise_mode=noise_mode), reduce_retracing=True)
+        return lambda ws: _as_float32(run(_as_float32(ws)))
     if backend == "torch":
         import torch
 
         def synthesis(ws):
             with torch.no_grad():
-                return ops.convert_to_numpy(network_ref()(_as_float32(ws), noise_mode=noise_mode))
+                return _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode))
 
         return synthesis
-    return lambda ws: ops.convert_to_numpy(network(_as_float32(ws), noise_mode=noise_mode))
+    return lambda ws: _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode))
 
 
-_COMPILED = weakref.WeakKeyDictionary()  # synthesis network -> {noise_mode: compiled function}
+def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="const", batch_size=8):
+    """Fast `generator(z, ...)`: float images `[N, H, W, C]` (NumPy, `[-1, 1]`) through a compiled synthesis.
 
+    The same images as the Keras call `generator(z, labels=labels, psi=psi, noise_mode=noise_mode)`
+    (within float rounding), without its eager op-by-op cost: the synthesis network is compiled
+    once per model, noise mode and batch shape, and kept (changing `psi`, `labels` or the
+    number of latents does not compile again).
 
-def _synthesis_function(generator, noise_mode):
-    """`ws -> float images` (NumPy) for the sampling functions.
+    Args:
+        generator: a `keras_stylegan.Generator`.
+        z: latents `[N, z_dim]`.
+        labels: one-hot `[N, num_classes]` or class ids `[N]` for a conditional generator.
+        psi: truncation strength (1 = off).
+        truncation_cutoff: truncate only layers below this index (`None`: all).
+        noise_mode: `"const"` (default here, reproducible), `"random"` or `"none"`.
+        batch_size: images per forward pass.
 
-    Eager on TensorFlow (quick there, and what the figures were made with); compiled on JAX and
-    PyTorch, whose eager op-by-op dispatch is several times slower (JAX compiles every op on first
-    use). Compiled functions are kept per network, so repeated calls do not compile again.
+    Returns:
+        float32 NumPy array `[N, H, W, C]`.
+
+    Example:
+    >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
+    >>> z = np.random.RandomState(0).randn(3, 16).astype("float32")
+    >>> generate(g, z, psi=0.7).shape
+    (3, 16, 16, 3)
     """
-    import keras
     from keras import ops
 
-    if keras.backend.backend() not in ("jax", "torch"):
-        return lambda ws: ops.convert_to_numpy(generator.synthesis(ws, noise_mode=noise_mode))
-    functions = _COMPILED.setdefault(generator.synthesis, {})
-    if noise_mode not in functions:
-        functions[noise_mode] = compiled_synthesis(generator, noise_mode)
-    return functions[noise_mode]
+    check_noise_mode(noise_mode)
+    batch_size = check_positive_int("batch_size", batch_size)
+    z = np.asarray(ops.convert_to_numpy(z), "float32")
+    if z.ndim != 2 or z.shape[1] != generator.z_dim:
+        raise ValueError(f"`z` must have shape [N, {generator.z_dim}]. Received shape: {z.shape}")
+    if labels is not None:
+        labels = np.asarray(ops.convert_to_numpy(labels))
+    synthesis = compiled_synthesis(generator, noise_mode)
+    images = []
+    for i in range(0, len(z), batch_size):
+        ws = generator.mapping(z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size],
+                               psi=_check_psi(psi), truncation_cutoff=_check_cutoff(truncation_cutoff))
+        images.append(synthesis(ws))
+    if not images:
+        return np.zeros((0, *generator.resolution, generator.channels), "float32")
+    return np.concatenate(images)
 
 
 def synthesize(generator, ws, noise_mode="const", batch_size=8, progress=False):
@@ -276,7 +318,7 @@ def synthesize(generator, ws, noise_mode="const", batch_size=8, progress=False):
     check_noise_mode(noise_mode)
     batch_size = check_positive_int("batch_size", batch_size)
     ws = np.asarray(ws, "float32")
-    synthesis = _synthesis_function(generator, noise_mode)
+    synthesis = compiled_synthesis(generator, noise_mode)
     images = [to_uint8(synthesis(ws[i: i + batch_size])) for i in _batches(len(ws), batch_size, progress)]
     return np.concatenate(images)
 
@@ -309,7 +351,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     check_noise_mode(noise_mode)
     check_class_label(generator, class_label)  # before the progress bar starts
     _check_cutoff(truncation_cutoff)
-    synthesis = _synthesis_function(generator, noise_mode)
+    synthesis = compiled_synthesis(generator, noise_mode)
     images = []
     for i in _batches(len(seeds), batch_size, progress):  # map per batch: ws of many seeds are large
         ws = map_seeds(generator, seeds[i: i + batch_size], psi, truncation_cutoff, class_label)
@@ -772,7 +814,7 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
     ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
-    synthesis = _synthesis_function(generator, "const")  # the varied maps are assigned to the stored noise
+    synthesis = compiled_synthesis(generator, "const")  # the varied maps are assigned to the stored noise
     images = []
     with restored_noise(varied + held):
         for layer in held if hold == "none" else ():
@@ -822,7 +864,8 @@ def noise_figure(generator, seed, num_draws=4, psi=1.0, truncation_cutoff=None, 
     return image_grid(np.stack(rows), cols=num_draws + 1)
 
 
-__all__ = ["check_animation_path", "check_image_format", "check_output_path", "compiled_synthesis", "generate_images",
+__all__ = ["check_animation_path", "check_image_format", "check_output_path", "compiled_synthesis", "generate",
+           "generate_images",
            "image_grid", "interpolate", "layer_block_shapes", "map_seeds", "noise_figure", "noise_variation",
            "parse_seeds", "parse_styles",
            "save_animation", "save_image", "seeds_to_z", "slerp", "style_mixing_grid", "style_ranges", "synthesize",

@@ -218,8 +218,12 @@ class EqualizedConv2D(keras.layers.Layer):
         self._scale = self.lr_multiplier * self.weight_gain / math.sqrt(in_channels * k * k)
 
     def call(self, inputs, gain=1.0):
-        w = ops.cast(self.kernel, inputs.dtype) * self._scale
-        x = conv2d_resample(inputs, w, f=self._filter, up=self.up, down=self.down, padding=self.kernel_size // 2)
+        # The convolution runs in the compute dtype; bias, activation and clamp in the input's
+        # (float32 features of a mixed-precision generator are rounded only around the conv).
+        w = ops.cast(ops.cast(self.kernel, "float32") * self._scale, self.compute_dtype)
+        x = conv2d_resample(ops.cast(inputs, self.compute_dtype), w, f=self._filter, up=self.up, down=self.down,
+                            padding=self.kernel_size // 2)
+        x = ops.cast(x, inputs.dtype)
         bias = None if self.bias is None else self.bias * self.lr_multiplier
         act_gain = DEFAULT_GAINS[self.activation] if self.activation_gain is None else self.activation_gain
         clamp = None if self.clamp is None else self.clamp * gain

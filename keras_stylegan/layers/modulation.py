@@ -10,9 +10,14 @@ from keras_stylegan.layers.upfirdn import filter_taps, setup_filter, upfirdn2d
 
 
 def instance_norm(x, epsilon=1e-8):
-    """Normalizes each channel of each sample to zero mean and unit variance (NHWC)."""
+    """Normalizes each channel of each sample to zero mean and unit variance (NHWC).
+
+    The statistics are taken in float32 whatever the input's dtype (bfloat16 sums lose digits).
+    """
+    dtype = x.dtype
+    x = ops.cast(x, "float32")
     x = x - ops.mean(x, axis=(1, 2), keepdims=True)
-    return x * ops.rsqrt(ops.mean(ops.square(x), axis=(1, 2), keepdims=True) + epsilon)
+    return ops.cast(x * ops.rsqrt(ops.mean(ops.square(x), axis=(1, 2), keepdims=True) + epsilon), dtype)
 
 
 @register
@@ -62,7 +67,7 @@ class AdaIN(keras.layers.Layer):
 
 
 def modulated_conv2d(x, weight, styles, demodulate=True, up=1, down=1, resample_filter=None,
-                     padding=0, fused=False):
+                     padding=0, fused=False, compute_dtype=None):
     """Modulated (and demodulated) convolution of StyleGAN2 (Karras et al. 2020, eq. 1-3).
 
     The kernel of sample n is `w'[kh, kw, i, o] = w[kh, kw, i, o] * s[n, i]`, divided by
@@ -74,23 +79,33 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, down=1, resample_
         x: `[N, H, W, I]`.
         weight: `[kh, kw, I, O]`.
         styles: `[N, I]`.
+        compute_dtype: dtype of the convolution itself (e.g. `"bfloat16"`; default: `x`'s).
+            Everything else (modulation, demodulation coefficients, the output) stays in
+            `x`'s dtype, so only the convolution's inputs and output are rounded.
     """
-    weight = ops.cast(weight, x.dtype)
-    styles = ops.cast(styles, x.dtype)
+    dtype = x.dtype
+    compute_dtype = compute_dtype or dtype
     dcoefs = None
     if demodulate:
-        w2 = ops.sum(ops.square(weight), axis=(0, 1))  # [I, O]
-        dcoefs = ops.rsqrt(ops.matmul(ops.square(styles), w2) + 1e-8)  # [N, O]
+        weight32, styles32 = ops.cast(weight, "float32"), ops.cast(styles, "float32")
+        w2 = ops.sum(ops.square(weight32), axis=(0, 1))  # [I, O]
+        dcoefs = ops.cast(ops.rsqrt(ops.matmul(ops.square(styles32), w2) + 1e-8), dtype)  # [N, O]
+    styles = ops.cast(styles, dtype)
     if not fused:
-        x = x * styles[:, None, None, :]
-        x = conv2d_resample(x, weight, f=resample_filter, up=up, down=down, padding=padding)
+        x = ops.cast(x * styles[:, None, None, :], compute_dtype)
+        x = conv2d_resample(x, ops.cast(weight, compute_dtype), f=resample_filter, up=up, down=down, padding=padding)
+        x = ops.cast(x, dtype)
         if dcoefs is not None:
             x = x * dcoefs[:, None, None, :]
         return x
-    return _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding)
+    weight = ops.cast(weight, dtype)
+    if dcoefs is not None:  # the grouped kernels are built in x's dtype, then rounded once
+        dcoefs = ops.cast(dcoefs, dtype)
+    y = _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding, compute_dtype)
+    return ops.cast(y, dtype)
 
 
-def _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding):
+def _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filter, padding, compute_dtype):
     """One convolution over all samples, with the batch folded into channel groups.
 
     Written with `keras.ops` only (`ops.conv` runs a grouped convolution when the input has a
@@ -101,9 +116,9 @@ def _grouped_modulated_conv2d(x, weight, styles, dcoefs, up, down, resample_filt
     if dcoefs is not None:
         w = w * dcoefs[:, None, None, None, :]
     # [kh, kw, I, N*O]: group g uses input channels of sample g and produces its outputs.
-    w = ops.reshape(ops.transpose(w, (1, 2, 3, 0, 4)), (kh, kw, cin, -1))
+    w = ops.cast(ops.reshape(ops.transpose(w, (1, 2, 3, 0, 4)), (kh, kw, cin, -1)), compute_dtype)
     height, width = int(x.shape[1]), int(x.shape[2])
-    xg = ops.reshape(ops.transpose(x, (1, 2, 0, 3)), (1, height, width, -1))  # [1, H, W, N*I]
+    xg = ops.cast(ops.reshape(ops.transpose(x, (1, 2, 0, 3)), (1, height, width, -1)), compute_dtype)  # [1, H, W, N*I]
     if up > 1 and (kh > 1 or kw > 1):
         y = _grouped_upsampling_conv2d(xg, w, resample_filter, up, padding)
     else:
@@ -184,6 +199,7 @@ class ModulatedConv2D(keras.layers.Layer):
         return modulated_conv2d(
             x, self.kernel, styles, demodulate=self.demodulate, up=self.up, down=self.down,
             resample_filter=self._filter, padding=self.kernel_size // 2, fused=self.fused,
+            compute_dtype=self.compute_dtype,
         )
 
     def compute_output_shape(self, input_shape):

@@ -8,7 +8,7 @@ from keras_stylegan.metrics.kid import kernel_inception_distance
 from keras_stylegan.metrics.ppl import perceptual_path_length
 from keras_stylegan.metrics.precision_recall import precision_recall
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
-from keras_stylegan.sampling import to_uint8
+from keras_stylegan.sampling import generate, to_uint8
 from keras_stylegan.utils.checks import check_positive_int
 
 # name -> generated images by default (NVIDIA's counts; SWD: ProGAN's 16384)
@@ -55,7 +55,7 @@ def _generated_batches(generator, num_images, batch_size, seed, progress, real_l
             labels = _generated_labels(rng, n, generator.num_classes, real_labels)
             for layer in noise:
                 layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
-            yield to_uint8(np.asarray(generator(z, labels=labels, noise_mode="const")))
+            yield to_uint8(generate(generator, z, labels=labels, noise_mode="const", batch_size=n))
 
 
 def compute_metrics(generator, real_images, metrics, num_images=None, feature_extractor=None, ppl_distance=None,

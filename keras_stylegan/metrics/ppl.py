@@ -9,7 +9,7 @@ weights, so values are NOT comparable with NVIDIA's tables; any pairwise distanc
 """
 import numpy as np
 
-from keras_stylegan.sampling import slerp
+from keras_stylegan.sampling import compiled_synthesis, slerp
 from keras_stylegan.utils.checks import check_positive_int
 
 SPACES, SAMPLINGS = ("z", "w"), ("full", "end")
@@ -130,14 +130,19 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
         from tqdm import tqdm
 
         starts = tqdm(starts, desc=f"ppl_{space}{sampling}", unit="batch", leave=False)
+    import keras
+
+    if isinstance(generator.synthesis, keras.layers.Layer):  # compiled once, not run op by op per batch
+        synthesis = compiled_synthesis(generator, "const")
+    else:
+        synthesis = lambda ws: generator.synthesis(ws, noise_mode="const")  # noqa: E731 - duck-typed generators
     distances = []
     with restored_noise(noise):
         for start in starts:
             n = min(batch_size, num_samples - start)
             for layer in noise:
                 layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
-            images = np.asarray(generator.synthesis(_paths(generator, rng, n, space, sampling, epsilon),
-                                                    noise_mode="const"), np.float32)
+            images = np.asarray(synthesis(_paths(generator, rng, n, space, sampling, epsilon)), np.float32)
             images = box_downsample(face_crop(images) if crop else images)
             distances.append(np.asarray(distance(images[:n], images[n:]), np.float64) / epsilon**2)
     distances = np.concatenate(distances)

@@ -12,6 +12,25 @@ DISCRIMINATOR_ARCHITECTURES = ("orig", "skip", "resnet")
 DEFAULT_FILTERS = {"stylegan": (1, 2, 1), "stylegan2": (1, 3, 3, 1)}
 BOX_FILTER = (1, 1)
 SQRT2 = math.sqrt(2.0)
+# Sublayers kept in float32 under mixed precision: the styles (they set the demodulation
+# coefficients), the constant input (features start float32) and the ToRGB layers, whose outputs
+# are summed across resolutions into the image.
+FLOAT32_SUBLAYERS = ("affine", "style", "torgb", "const")
+
+
+def set_mixed_precision(network, policy):
+    """Gives `network` and its sublayers the dtype policy `policy` (e.g. `"mixed_bfloat16"`),
+    except the sublayers named in `FLOAT32_SUBLAYERS`, which stay float32. Call before building.
+
+    The mixed layers do not cast their inputs: features, ws and the image stay float32 between
+    layers, and only the convolutions round their inputs to the compute dtype and compute in it
+    (with float32 accumulation); modulation, demodulation, noise, bias, activation, clamp,
+    resampling of the image and normalizations run in float32.
+    """
+    for layer in network._flatten_layers(include_self=True, recursive=True):
+        float32 = layer.name in FLOAT32_SUBLAYERS
+        layer.dtype_policy = "float32" if float32 else policy
+        layer.autocast = float32
 
 
 def check_choice(name, value, choices):

@@ -4,7 +4,9 @@ import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.networks.common import ARCHITECTURES, check_channels, check_choice, check_positive_int
+from keras_stylegan.networks.common import (
+    ARCHITECTURES, check_channels, check_choice, check_positive_int, set_mixed_precision,
+)
 from keras_stylegan.networks.mapping import MappingNetwork, check_psi
 from keras_stylegan.networks.stylegan3 import CONFIGS as STYLEGAN3_CONFIGS, SynthesisNetwork3
 from keras_stylegan.networks.synthesis import SynthesisNetwork
@@ -17,6 +19,7 @@ DEFAULT_CHANNEL_BASE = {"stylegan": 16384, "stylegan2": 32768, "stylegan3-t": 32
 DEFAULT_CHANNEL_MAX = {"stylegan3-r": 1024}
 DEFAULT_MAPPING_LAYERS = {"stylegan3": 2}
 DEFAULT_W_AVG_BETA = {"stylegan3": 0.998}
+PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # --precision values and their Keras dtype policies
 
 
 @register
@@ -54,6 +57,10 @@ class Generator(keras.Model):
         fused_modconv: grouped-convolution modulated convolutions.
         fused_scale: StyleGAN 2019 fused upscaling (`"auto"`: from 128 px, as NVIDIA).
         w_avg_beta: decay of the tracked average w (default 0.995; 0.998 for StyleGAN3).
+        dtype: `"float32"` (default) or a mixed policy such as `"mixed_bfloat16"` (StyleGAN and
+            StyleGAN2): the synthesis convolutions then run in bfloat16 while the mapping, the
+            styles, the demodulation coefficients, normalizations and the ToRGB sum stay float32;
+            images come out float32. Weights are float32 either way (see `with_precision`).
 
     Call arguments:
         z: `[N, z_dim]` latents.
@@ -128,6 +135,13 @@ class Generator(keras.Model):
             num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier, w_avg_beta=self.w_avg_beta,
             architecture="stylegan2" if stylegan3 else self.architecture, name="mapping",
         )
+        if self.dtype_policy.compute_dtype != "float32":
+            if stylegan3:
+                raise ValueError(f"mixed precision is not supported for StyleGAN3 generators. Received: dtype="
+                                 f"{self.dtype_policy.name!r}")
+            set_mixed_precision(self.synthesis, self.dtype_policy)
+            self.mapping.dtype_policy = "float32"  # latents, w_avg and truncation stay exact
+            self.autocast = False  # z reaches the mapping unrounded
         self.build((None, self.z_dim))
 
     def build(self, input_shape=None):
@@ -152,6 +166,22 @@ class Generator(keras.Model):
         if self.architecture == "stylegan3":
             return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
         return self.synthesis(ws, noise_mode=noise_mode, lod=lod, noise=noise)
+
+    def with_precision(self, precision):
+        """A copy of this generator computing in `precision`: `"fp32"` or `"bf16"` (`mixed_bfloat16`).
+
+        Example:
+        >>> g = Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
+        >>> g.with_precision("bf16").synthesis.compute_dtype
+        'bfloat16'
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"`precision` must be one of {tuple(PRECISIONS)}. Received: {precision!r}")
+        if PRECISIONS[precision] == self.dtype_policy.name:
+            return self
+        copy = self.__class__.from_config(dict(self.get_config(), dtype=PRECISIONS[precision]))
+        copy.set_weights(self.get_weights())
+        return copy
 
     @classmethod
     def from_preset(cls, preset, **kwargs):

@@ -424,7 +424,7 @@ class SynthesisNetwork(keras.layers.Layer):
         block_noise = self._split_noise(noise)
         if ws.shape[1] is not None and (ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim):
             raise ValueError(f"`ws` must have shape [N, {self.num_ws}, {self.w_dim}]. Received: {tuple(ws.shape)}")
-        ws = ops.cast(ws, self.compute_dtype)
+        ws = ops.cast(ws, "float32")  # styles are float32 under mixed precision too
         x = img = None
         w_idx = 0
         if self.architecture == "stylegan2":
@@ -434,7 +434,7 @@ class SynthesisNetwork(keras.layers.Layer):
                 w_idx += block.num_conv
             return img
         lod = self.lod if lod is None else lod
-        lod = ops.cast(lod, self.compute_dtype)
+        lod = ops.cast(lod, "float32")  # the images blended by lod are float32 (ToRGB)
         min_lod = check_min_lod(min_lod, self.max_lod)
         for i, block in enumerate(self.blocks[: len(self.blocks) - min_lod]):
             x, rgb = block(ws[:, 2 * i: 2 * i + 2], x=x, noise_mode=noise_mode, noise=next(block_noise))
