@@ -51,14 +51,16 @@ def export_openvino(generator, directory, image_dtype="uint8", overwrite=False):
         import openvino
     except ImportError:
         raise ImportError("OpenVINO export needs openvino: pip install 'keras-stylegan[openvino]'") from None
-    directory = check_directory_target(directory, overwrite, OPENVINO_FILES, ("generator.xml",), "OpenVINO model")
+    directory = check_directory_target(directory, overwrite, OPENVINO_FILES, ("generator.xml",), "model in OpenVINO IR")
     signatures = GeneratorFunctions(generator).signatures(image_dtype)
     models = {}
     for signature, name in OPENVINO_SIGNATURES.items():  # converted before anything is written
         function, input_signature = signatures[signature]
         traced = tf.function(function, input_signature=input_signature).get_concrete_function()
-        models[name] = openvino.convert_model(traced)
-    with atomic_directory(directory, overwrite, OPENVINO_FILES, ("generator.xml",), "OpenVINO model") as tmp:
+        models[name] = model = openvino.convert_model(traced)
+        for port in list(model.inputs) + list(model.outputs):  # `z:0` (as it sometimes names them) -> `z`
+            port.get_tensor().set_names({tensor_name.split(":")[0] for tensor_name in port.get_names()})
+    with atomic_directory(directory, overwrite, OPENVINO_FILES, ("generator.xml",), "model in OpenVINO IR") as tmp:
         for name, model in models.items():
             openvino.save_model(model, os.path.join(tmp, f"{name}.xml"), compress_to_fp16=False)
     return {name: os.path.join(directory, f"{name}.xml") for name in OPENVINO_SIGNATURES.values()}
