@@ -4,8 +4,6 @@ LiteRT (`export_litert`) and OpenVINO IR (`export_openvino`).
 Example:
 >>> path = export_saved_model(generator, "served/ffhq")  # doctest: +SKIP
 >>> paths = export_onnx(generator, "onnx/ffhq")  # doctest: +SKIP
->>> path = export_litert(generator, "litert/ffhq.tflite")  # doctest: +SKIP
->>> paths = export_openvino(generator, "openvino/ffhq")  # doctest: +SKIP
 """
 from keras_stylegan.export.numpy_random import randn_from_seeds
 from keras_stylegan.export.litert import export_litert

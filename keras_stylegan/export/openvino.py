@@ -7,6 +7,7 @@ endpoint, while a generator serves three computations (truncation and uint8 pixe
 """
 import os
 
+import numpy as np  # noqa: F401 - the docstring example uses it
 import tensorflow as tf
 
 from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator
@@ -37,10 +38,12 @@ def export_openvino(generator, directory, image_dtype="uint8", overwrite=False):
         `{"generator": path, "mapping": path, "synthesis": path}`, the `.xml` files.
 
     Example:
-    >>> paths = export_openvino(generator, "openvino/ffhq")  # doctest: +SKIP
-    >>> compiled = openvino.Core().compile_model(paths["generator"], "CPU")  # doctest: +SKIP
-    >>> compiled({"z": z, "psi": np.array(0.7, "float32")})["images"].shape  # doctest: +SKIP
-    (1, 1024, 1024, 3)
+    >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
+    >>> paths = export_openvino(g, "openvino/tiny")
+    >>> import openvino
+    >>> compiled = openvino.Core().compile_model(paths["generator"], "CPU")
+    >>> compiled({"z": np.zeros([2, 16], "float32"), "psi": np.array(0.7, "float32")})["images"].shape
+    (2, 16, 16, 3)
     """
     from keras_stylegan.utils.files import check_directory_target
 
