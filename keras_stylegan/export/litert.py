@@ -19,6 +19,12 @@ LITERT_SIGNATURES = ("serving_default", "mapping", "synthesis")
 IMAGE_DTYPES = ("uint8", "float32")
 
 
+def last_line(error):
+    """The last non-empty line of a converter's many-line message (the reason; the rest is its graph dump)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
 def export_litert(generator, path, image_dtype="uint8", overwrite=False):
     """Writes the generator to `path`, a `.tflite` file with the signatures `serving_default`, `mapping`, `synthesis`.
 
@@ -62,7 +68,14 @@ def export_litert(generator, path, image_dtype="uint8", overwrite=False):
     with tempfile.TemporaryDirectory(prefix="kstylegan-litert-") as saved_model:
         archive.write_out(saved_model, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(LITERT_SIGNATURES))
-        flatbuffer = converter.convert()
+        try:
+            flatbuffer = converter.convert()
+        except Exception as error:  # TensorFlow's ConverterError (a private class) with the MLIR dump
+            raise ValueError(f"LiteRT cannot convert this generator: {last_line(error)}") from None
+    try:  # a file the runtime would refuse is not written (StyleGAN3's graphs convert but do not load)
+        tf.lite.Interpreter(model_content=flatbuffer)
+    except ValueError as error:
+        raise ValueError(f"LiteRT cannot load the converted generator: {last_line(error)}") from None
     with atomic_path(path, suffix=".tflite") as tmp, open(tmp, "wb") as f:
         f.write(flatbuffer)
     return path

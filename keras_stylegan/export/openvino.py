@@ -60,7 +60,10 @@ def export_openvino(generator, directory, image_dtype="uint8", overwrite=False):
     for signature, name in OPENVINO_SIGNATURES.items():  # converted before anything is written
         function, input_signature = signatures[signature]
         traced = tf.function(function, input_signature=input_signature).get_concrete_function()
-        models[name] = model = openvino.convert_model(traced)
+        try:
+            models[name] = model = openvino.convert_model(traced)
+        except Exception as error:  # OpenVINO's OpConversionFailure and friends, with a many-line report
+            raise ValueError(f"OpenVINO cannot convert this generator: {' '.join(str(error).split())[-300:]}") from None
         for port in list(model.inputs) + list(model.outputs):  # `z:0` (as it sometimes names them) -> `z`
             port.get_tensor().set_names({tensor_name.split(":")[0] for tensor_name in port.get_names()})
     with atomic_directory(directory, overwrite, OPENVINO_FILES, ("generator.xml",), "model in OpenVINO IR") as tmp:
