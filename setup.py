@@ -44,10 +44,13 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc"],
+        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc", "openvino", "ai-edge-litert"],
         "docs": ["pdoc"],  # the API reference: pdoc keras_stylegan -o docs/api
         "video": ["imageio", "imageio-ffmpeg"],
         "onnx": ["tf2onnx", "onnxruntime"],
+        "openvino": ["openvino"],  # `kstylegan export --format openvino` and its runtime
+        # LiteRT export needs only TensorFlow; this is the standalone LiteRT interpreter to run the .tflite file.
+        "litert": ["ai-edge-litert"],
         # Inference on the JAX and PyTorch backends (KERAS_BACKEND=jax|torch); training stays on TensorFlow.
         # torch is pinned to a release whose CPU build was tested here; PyPI's Linux wheel of torch also
         # pulls the CUDA libraries, so CPU-only installs may prefer PyTorch's CPU wheel of the same version.

@@ -62,7 +62,8 @@ def conv2d_resample(x, w, f=None, up=1, down=1, padding=0):
             p = ((fw + up - 1) // 2, (fw - up) // 2, (fh + up - 1) // 2, (fh - up) // 2)
             return upfirdn2d(x, f, up=up, padding=tuple(v + padding for v in p), gain=up * up)
         # Transposed conv = zero insertion + convolution with the flipped kernel.
-        w_t = ops.transpose(ops.flip(w, axis=(0, 1)), (0, 1, 3, 2))
+        # one axis per flip: OpenVINO's TensorFlow front end converts only single-axis reverses
+        w_t = ops.transpose(ops.flip(ops.flip(w, axis=0), axis=1), (0, 1, 3, 2))
         x = ops.conv_transpose(x, w_t, strides=up, padding="valid")
         return upfirdn2d(x, f, padding=transposed_conv_fir_padding(f, up, kh, kw, padding), gain=up * up)
     if down > 1:

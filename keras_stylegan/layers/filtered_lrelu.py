@@ -105,7 +105,8 @@ def _resampling_matrix(taps, size, up, down, pad0, pad1, gain):
 
 def _filter_2d(x, f, stride, gain):
     channels = x.shape[-1]
-    f = ops.flip(ops.cast(f, x.dtype), axis=(0, 1)) * gain
+    # one axis per flip: OpenVINO's TensorFlow front end converts only single-axis reverses
+    f = ops.flip(ops.flip(ops.cast(f, x.dtype), axis=0), axis=1) * gain
     kernel = ops.tile(f[:, :, None, None], [1, 1, channels, 1])
     return ops.depthwise_conv(x, kernel, strides=stride, padding="valid")
 

@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_stylegan.layers.equalized import EqualizedDense, conv2d_resample, transposed_conv_fir_padding
 from keras_stylegan.layers.serialization import register
-from keras_stylegan.layers.upfirdn import filter_taps, setup_filter, upfirdn2d
+from keras_stylegan.layers.upfirdn import filter_taps, insert_zeros, setup_filter, upfirdn2d
 
 
 def instance_norm(x, epsilon=1e-8):
@@ -136,9 +136,7 @@ def _grouped_upsampling_conv2d(x, w, f, up, padding):
     """
     kh, kw = int(w.shape[0]), int(w.shape[1])
     height, width = int(x.shape[1]), int(x.shape[2])
-    x = ops.reshape(x, (1, height, 1, width, 1, -1))
-    x = ops.pad(x, [[0, 0], [0, 0], [0, up - 1], [0, 0], [0, up - 1], [0, 0]])
-    x = ops.reshape(x, (1, height * up, width * up, -1))
+    x = insert_zeros(x, up, up)
     x = x[:, : (height - 1) * up + 1, : (width - 1) * up + 1]  # no zeros after the last pixel
     x = ops.pad(x, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
     x = ops.conv(x, w, strides=1, padding="valid")

@@ -64,6 +64,20 @@ def _depthwise(x, kernel_2d, strides):
     return ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
 
 
+
+def insert_zeros(x, upx, upy):
+    """NHWC `x` with `upx - 1` zero columns after each column and `upy - 1` zero rows after each row.
+
+    Two 4-D pads rather than one 6-D pad: LiteRT's built-in Pad takes at most 5 dimensions, so a
+    6-D pad would need TensorFlow's kernels (Flex) on the device.
+    """
+    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    x = ops.reshape(x, [-1, height, 1, width * channels])
+    x = ops.pad(x, [[0, 0], [0, 0], [0, upy - 1], [0, 0]])  # zero rows
+    x = ops.reshape(x, [-1, width, 1, channels])
+    x = ops.pad(x, [[0, 0], [0, 0], [0, upx - 1], [0, 0]])  # zero columns
+    return ops.reshape(x, [-1, height * upy, width * upx, channels])
+
 def upfirdn2d(x, f, up=1, down=1, padding=0, gain=1.0, flip_filter=False):
     """Pad, upsample, filter and downsample an NHWC batch.
 
@@ -88,10 +102,8 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, gain=1.0, flip_filter=False):
     height, width, channels = x.shape[1], x.shape[2], x.shape[3]
 
     if upx > 1 or upy > 1:
-        x = ops.reshape(x, [-1, height, 1, width, 1, channels])
-        x = ops.pad(x, [[0, 0], [0, 0], [0, upy - 1], [0, 0], [0, upx - 1], [0, 0]])
+        x = insert_zeros(x, upx, upy)
         height, width = height * upy, width * upx
-        x = ops.reshape(x, [-1, height, width, channels])
 
     x = ops.pad(x, [[0, 0], [max(py0, 0), max(py1, 0)], [max(px0, 0), max(px1, 0)], [0, 0]])
     if min(px0, px1, py0, py1) < 0:

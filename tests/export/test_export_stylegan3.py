@@ -1,4 +1,4 @@
-"""StyleGAN3 export: NVIDIA's (tiny, conditional StyleGAN3-R) network through SavedModel and ONNX.
+"""StyleGAN3 export: NVIDIA's (tiny, conditional StyleGAN3-R) network through SavedModel, ONNX and OpenVINO.
 
 The generator is converted from the fixture NVIDIA's code made (tests/fixtures/stylegan3/), so the
 ONNX model is checked against Keras and against NVIDIA's own images.
@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from keras_stylegan import sampling
-from keras_stylegan.export import export_onnx, export_saved_model
+from keras_stylegan.export import export_litert, export_onnx, export_openvino, export_saved_model
 from keras_stylegan.zoo import load
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "stylegan3")
@@ -48,3 +48,24 @@ def test_saved_model_synthesis_matches_keras(nvidia_r, tmp_path):
     images = served["synthesis"](ws=tf.constant(ws))["images"].numpy()
     assert images.dtype == np.uint8
     assert np.abs(images.astype(int) - sampling.to_uint8(want).astype(int)).max() <= 1
+
+
+@pytest.mark.large
+def test_openvino_export_matches_keras_and_nvidia(nvidia_r, tmp_path):
+    import openvino
+
+    g, z, labels, want = nvidia_r
+    path = export_openvino(g, tmp_path / "ov", image_dtype="float32")["generator"]
+    compiled = openvino.Core().compile_model(path, "CPU")
+    images = compiled({"z": z, "psi": np.array(0.5, np.float32), "labels": labels})["images"]
+    scale = TOLERANCE * want.std()
+    assert np.abs(images - np.asarray(g(z, labels=labels, psi=0.5))).max() <= scale
+    assert np.abs(images - want).max() <= scale
+
+
+@pytest.mark.large
+def test_litert_refuses_stylegan3_in_one_line_and_writes_nothing(nvidia_r, tmp_path):
+    # its graph converts, but the LiteRT runtime rejects tensors of the result: no file that would not load
+    with pytest.raises(ValueError, match="^LiteRT cannot load the converted generator: [^\n]+$"):
+        export_litert(nvidia_r[0], tmp_path / "sg3.tflite")
+    assert os.listdir(tmp_path) == []
