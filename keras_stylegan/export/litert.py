@@ -73,9 +73,26 @@ def export_litert(generator, path, image_dtype="uint8", overwrite=False):
         except Exception as error:  # TensorFlow's ConverterError (a private class) with the MLIR dump
             raise ValueError(f"LiteRT cannot convert this generator: {last_line(error)}") from None
     try:  # a file the runtime would refuse is not written (StyleGAN3's graphs convert but do not load)
-        tf.lite.Interpreter(model_content=flatbuffer)
+        _interpreter_class()(model_content=flatbuffer)
     except ValueError as error:
         raise ValueError(f"LiteRT cannot load the converted generator: {last_line(error)}") from None
     with atomic_path(path, suffix=".tflite") as tmp, open(tmp, "wb") as f:
         f.write(flatbuffer)
     return path
+
+
+def _interpreter_class():
+    """LiteRT's own interpreter when installed; TensorFlow's deprecated copy (which warns) otherwise."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import warnings
+
+        from tensorflow.lite.python.interpreter import Interpreter as TensorFlowInterpreter
+
+        def Interpreter(**kwargs):  # noqa: N802 (stands for the class)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                return TensorFlowInterpreter(**kwargs)
+
+    return Interpreter
