@@ -159,7 +159,7 @@ def _batches(n, batch_size, progress):
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, unit="batch", leave=False)
+        starts = tqdm(starts, unit="batch", leave=False, disable=None)  # no bar off a terminal
     return starts
 
 

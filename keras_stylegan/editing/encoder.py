@@ -266,7 +266,7 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, desc="encoder", unit="step")
+        iterator = tqdm(iterator, desc="encoder", unit="step", disable=None)
     for step in iterator:
         z = rng.randn(batch_size, generator.z_dim).astype("float32")
         labels = rng.randint(generator.num_classes, size=batch_size) if generator.num_classes else None

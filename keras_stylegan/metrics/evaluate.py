@@ -47,7 +47,7 @@ def _generated_batches(generator, num_images, batch_size, seed, progress, real_l
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc="generating", unit="batch", leave=False)
+        starts = tqdm(starts, desc="generating", unit="batch", leave=False, disable=None)
     with restored_noise(noise):
         for start in starts:
             n = min(batch_size, num_images - start)

@@ -129,7 +129,7 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc=f"ppl_{space}{sampling}", unit="batch", leave=False)
+        starts = tqdm(starts, desc=f"ppl_{space}{sampling}", unit="batch", leave=False, disable=None)
     import keras
 
     if isinstance(generator.synthesis, keras.layers.Layer):  # compiled once, not run op by op per batch

@@ -364,7 +364,7 @@ def project(generator, target, num_steps=1000, w_plus=False, perceptual="vgg16",
         if progress:
             from tqdm.auto import tqdm
 
-            steps = tqdm(steps, desc="project", unit="step")
+            steps = tqdm(steps, desc="project", unit="step", disable=None)
         for step in steps:
             t = step / num_steps
             optimizer.learning_rate = learning_rate_at(t)
