@@ -300,7 +300,7 @@ def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_m
     images = []
     for i in range(0, len(z), batch_size):
         ws = generator.mapping(z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size],
-                               psi=_check_psi(psi), truncation_cutoff=_check_cutoff(truncation_cutoff))
+                               psi=check_psi(psi), truncation_cutoff=_check_cutoff(truncation_cutoff))
         images.append(synthesis(ws))
     if not images:
         return np.zeros((0, *generator.resolution, generator.channels), "float32")
