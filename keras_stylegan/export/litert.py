@@ -46,7 +46,7 @@ def export_litert(generator, path, image_dtype="uint8", overwrite=False):
     Example:
     >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
     >>> path = export_litert(g, "litert/tiny.tflite")
-    >>> from tensorflow.lite.python.interpreter import Interpreter
+    >>> from ai_edge_litert.interpreter import Interpreter  # pip install ai-edge-litert
     >>> sorted(Interpreter(model_path=path).get_signature_list())
     ['mapping', 'serving_default', 'synthesis']
     """
