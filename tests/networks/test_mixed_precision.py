@@ -1,5 +1,6 @@
 """`Generator(dtype="mixed_bfloat16")` and `kstylegan sample --precision bf16`: bfloat16 convolutions,
 float32 where accuracy needs it, images close to float32's."""
+import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,7 @@ def test_bf16_keeps_the_accuracy_critical_parts_in_float32():
     ("stylegan", False, 2 * MEAN_BOUND, 0.2),  # instance norm rescales the rounding of low-variance channels
 ])
 def test_bf16_images_are_close_to_float32(architecture, fused, mean_bound, max_bound):
+    keras.utils.set_random_seed(0)  # unseeded weights vary the max error (StyleGAN 2019: 0.06-0.20 over seeds 0-5)
     g = Generator(architecture=architecture, resolution=16, z_dim=16, w_dim=16, channel_base=128, channel_max=32,
                   fused_modconv=fused)
     for variable in g.weights:
