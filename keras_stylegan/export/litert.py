@@ -10,13 +10,12 @@ import tempfile
 
 import tensorflow as tf
 
-from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator
+from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator, check_image_dtype
 from keras_stylegan.utils.files import atomic_path
 
 # As in ONNX export, `seeds` is left out: its in-graph MT19937 needs 64-bit bit operations that
 # LiteRT's built-in ops lack. Draw z with NumPy instead (`sampling.seeds_to_z`).
 LITERT_SIGNATURES = ("serving_default", "mapping", "synthesis")
-IMAGE_DTYPES = ("uint8", "float32")
 
 
 def last_line(error):
@@ -53,8 +52,7 @@ def export_litert(generator, path, image_dtype="uint8", overwrite=False):
     from keras.export import ExportArchive
 
     check_generator(generator)
-    if image_dtype not in IMAGE_DTYPES:
-        raise ValueError(f"`image_dtype` must be one of {IMAGE_DTYPES}. Received: {image_dtype!r}")
+    check_image_dtype(image_dtype)
     path = os.fspath(path)
     if not path.endswith(".tflite"):
         raise ValueError(f"the LiteRT output must be a file name ending in .tflite. Received: {path!r}")

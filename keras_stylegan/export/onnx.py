@@ -4,13 +4,12 @@ import os
 
 import tensorflow as tf
 
-from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator
+from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator, check_image_dtype
 from keras_stylegan.utils.files import atomic_path
 
 # The SavedModel's `seeds` signature is left out: its in-graph MT19937 needs 64-bit integer shifts
 # that ONNX's BitShift (unsigned only) does not offer. Draw z with NumPy instead (`sampling.seeds_to_z`).
 ONNX_SIGNATURES = {"serving_default": "generator", "mapping": "mapping", "synthesis": "synthesis"}
-IMAGE_DTYPES = ("uint8", "float32")
 
 
 def export_onnx(generator, directory, image_dtype="uint8", opset=17, overwrite=False):
@@ -40,8 +39,7 @@ def export_onnx(generator, directory, image_dtype="uint8", opset=17, overwrite=F
     (1, 1024, 1024, 3)
     """
     check_generator(generator)
-    if image_dtype not in IMAGE_DTYPES:
-        raise ValueError(f"`image_dtype` must be one of {IMAGE_DTYPES}. Received: {image_dtype!r}")
+    check_image_dtype(image_dtype)
     try:
         import tf2onnx
     except ImportError:

@@ -10,13 +10,12 @@ import os
 import numpy as np  # noqa: F401 - the docstring example uses it
 import tensorflow as tf
 
-from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator
+from keras_stylegan.export.saved_model import GeneratorFunctions, check_generator, check_image_dtype
 from keras_stylegan.utils.files import atomic_directory
 
 # Same roles and names as ONNX export; `seeds` is left out there too (draw z with `sampling.seeds_to_z`).
 OPENVINO_SIGNATURES = {"serving_default": "generator", "mapping": "mapping", "synthesis": "synthesis"}
 OPENVINO_FILES = tuple(f"{name}.{ext}" for name in OPENVINO_SIGNATURES.values() for ext in ("xml", "bin"))
-IMAGE_DTYPES = ("uint8", "float32")
 
 
 def export_openvino(generator, directory, image_dtype="uint8", overwrite=False):
@@ -48,8 +47,7 @@ def export_openvino(generator, directory, image_dtype="uint8", overwrite=False):
     from keras_stylegan.utils.files import check_directory_target
 
     check_generator(generator)
-    if image_dtype not in IMAGE_DTYPES:
-        raise ValueError(f"`image_dtype` must be one of {IMAGE_DTYPES}. Received: {image_dtype!r}")
+    check_image_dtype(image_dtype)
     try:
         import openvino
     except ImportError:

@@ -28,11 +28,20 @@ SAVED_MODEL_ENTRIES = ("saved_model.pb", "saved_model.pbtxt", "variables", "asse
                        "fingerprint.pb", "keras_metadata.pb")
 
 
+IMAGE_DTYPES = ("uint8", "float32")  # served pixels, or the raw [-1, 1] images
+
+
 def check_generator(generator):
     needed = ("mapping", "synthesis", "z_dim", "num_classes", "num_ws", "w_dim")
     if not all(hasattr(generator, name) for name in needed):
         raise ValueError(f"`generator` must be a keras_stylegan.Generator. Received: {type(generator).__name__}")
     return generator
+
+
+def check_image_dtype(image_dtype):
+    if image_dtype not in IMAGE_DTYPES:
+        raise ValueError(f"`image_dtype` must be one of {IMAGE_DTYPES}. Received: {image_dtype!r}")
+    return image_dtype
 
 
 def to_uint8(images):
