@@ -41,10 +41,8 @@ def check_psi(psi):
     >>> check_psi(0.7)
     0.7
     """
-    if hasattr(psi, "shape") and getattr(psi, "shape", ()) != ():
-        return psi  # a tensor of per-sample psi: checked by its producer
     if hasattr(psi, "dtype") and not isinstance(psi, (np.floating, np.integer)):
-        return psi  # a symbolic/backend scalar tensor
+        return psi  # a tensor (serving, symbolic, per-sample psi): checked in-graph by its producer
     try:
         number = float(psi)
     except (TypeError, ValueError, OverflowError):
