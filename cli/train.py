@@ -13,17 +13,19 @@ from click.core import ParameterSource
 from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 
 _CHOICES = dict(
-    cfg=("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu"),
-    architecture=("stylegan2", "stylegan"), loss=("logistic", "wgan-gp", "r3gan"), augment=("ada", "fixed", "none"),
+    cfg=("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu", "t", "r"),
+    architecture=("stylegan2", "stylegan", "stylegan3"), loss=("logistic", "wgan-gp", "r3gan"), augment=("ada", "fixed", "none"),
     fit=("crop", "resize"), d_architecture=("resnet", "skip", "orig"), freeze_g=("mapping", "coarse"),
 )
 
 # (flag, TrainingConfig field, type, help). "flag" types are on/off switches.
 OPTIONS = [
     ("--cfg", "cfg", click.Choice(_CHOICES["cfg"]),
-     "Preset (NVIDIA's stylegan2-ada presets, or cpu) [default: auto with a GPU, else cpu]."),
+     "Preset (NVIDIA's stylegan2-ada presets, or cpu; StyleGAN3: t or r, NVIDIA's stylegan3-t/-r) "
+     "[default: auto with a GPU, else cpu]."),
     ("--arch", "architecture", click.Choice(_CHOICES["architecture"]),
-     "StyleGAN2, or StyleGAN (2019) with progressive growing [default: stylegan2]."),
+     "StyleGAN2, StyleGAN (2019) with progressive growing, or StyleGAN3 (alias-free, --cfg t|r) "
+     "[default: stylegan2]."),
     ("--resolution", "resolution", click.STRING, "Training size: 32 or WxH such as 64x32 [default: 32]."),
     ("--channels", "channels", click.INT, "1 gray, 2 gray+alpha, 3 RGB, 4 RGBA [default: the data's]."),
     ("--cond", "conditional", "flag", "Condition on the labels of the data's dataset.json."),
@@ -34,6 +36,10 @@ OPTIONS = [
     ("--r1-interval", "r1_interval", click.INT, "Lazy R1: every this many steps [default: 16 StyleGAN2, 1 StyleGAN]."),
     ("--pl-weight", "pl_weight", click.FLOAT, "Path-length weight [default: 2 StyleGAN2, 0 cifar and StyleGAN]."),
     ("--lr", "learning_rate", click.FLOAT, "Learning rate [default: the preset's; StyleGAN: by resolution]."),
+    ("--dlr", "d_learning_rate", click.FLOAT, "D learning rate, if not --lr [default: StyleGAN3 0.002, else --lr]."),
+    ("--blur-sigma", "blur_sigma", click.FLOAT,
+     "Blur D's inputs, starting at this sigma (StyleGAN3) [default: 10 for --cfg r, else 0; 0 with --resume]."),
+    ("--blur-kimg", "blur_fade_kimg", click.FLOAT, "kimg over which the blur fades out [default: batch*200/32]."),
     ("--loss", "loss", click.Choice(_CHOICES["loss"]),
      "Loss: logistic (non-saturating + R1), wgan-gp, or r3gan (relativistic pairing + R1 + R2, both at --gamma) "
      "[default: logistic]."),

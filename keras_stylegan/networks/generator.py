@@ -57,6 +57,8 @@ class Generator(keras.Model):
         fused_modconv: grouped-convolution modulated convolutions.
         fused_scale: StyleGAN 2019 fused upscaling (`"auto"`: from 128 px, as NVIDIA).
         w_avg_beta: decay of the tracked average w (default 0.995; 0.998 for StyleGAN3).
+        magnitude_ema_beta: StyleGAN3: decay of each layer's tracked input magnitude while
+            training (default 0.999; NVIDIA's trainer uses `0.5 ** (batch / 20000)`).
         dtype: `"float32"` (default) or a mixed policy such as `"mixed_bfloat16"` (StyleGAN and
             StyleGAN2): the synthesis convolutions then run in bfloat16 while the mapping, the
             styles, the demodulation coefficients, normalizations and the ToRGB sum stay float32;
@@ -72,6 +74,7 @@ class Generator(keras.Model):
         mix_cutoff: layer index from which the ws of `mix_z` are used.
         lod: level of detail (StyleGAN 2019 progressive growing).
         update_w_avg: update the tracked average w (training).
+        update_magnitude_ema: StyleGAN3: update the layers' input magnitudes (training).
         noise: explicit noise maps, one `[N, H, W, 1]` per noise layer (see `SynthesisNetwork`).
         transform: StyleGAN3 only: the inverse image transform `[3, 3]` of the synthesis input
             (see `keras_stylegan.networks.stylegan3.make_transform`; default: the stored one).
@@ -86,7 +89,7 @@ class Generator(keras.Model):
     def __init__(self, architecture="stylegan2", resolution=1024, channels=3, z_dim=512, w_dim=512, num_classes=0,
                  mapping_layers=None, mapping_lr_multiplier=0.01, channel_base=None, channel_max=None,
                  synthesis_architecture=None, resample_filter=None, conv_clamp=None, fused_modconv=False,
-                 fused_scale="auto", w_avg_beta=None, **kwargs):
+                 fused_scale="auto", w_avg_beta=None, magnitude_ema_beta=None, **kwargs):
         super().__init__(**kwargs)
         self.architecture = check_choice("architecture", architecture, GENERATOR_ARCHITECTURES)
         stylegan3 = self.architecture == "stylegan3"
@@ -116,11 +119,15 @@ class Generator(keras.Model):
         self.fused_modconv = bool(fused_modconv)
         self.fused_scale = fused_scale
         self.w_avg_beta = w_avg_beta
+        if magnitude_ema_beta is not None and not stylegan3:
+            raise ValueError(f"`magnitude_ema_beta` applies to StyleGAN3 only. Received: {magnitude_ema_beta!r}")
+        self.magnitude_ema_beta = magnitude_ema_beta
         if stylegan3:
             self.synthesis = SynthesisNetwork3(
                 w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, channel_base=self.channel_base,
                 channel_max=self.channel_max, conv_kernel=1 if synthesis_architecture == "r" else 3,
-                use_radial_filters=synthesis_architecture == "r", conv_clamp=self.conv_clamp, name="synthesis",
+                use_radial_filters=synthesis_architecture == "r", conv_clamp=self.conv_clamp,
+                magnitude_ema_beta=0.999 if magnitude_ema_beta is None else magnitude_ema_beta, name="synthesis",
             )
         else:
             self.synthesis = SynthesisNetwork(
@@ -150,13 +157,14 @@ class Generator(keras.Model):
         self.built = True
 
     def call(self, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="random", mix_z=None, mix_cutoff=None,
-             lod=None, update_w_avg=False, noise=None, transform=None):
+             lod=None, update_w_avg=False, noise=None, transform=None, update_magnitude_ema=False):
         check_psi(psi)
         if self.architecture == "stylegan3":
             if noise is not None or lod is not None:
                 raise ValueError("StyleGAN3 has no noise inputs and no levels of detail: pass no `noise` or `lod`.")
-        elif transform is not None:
-            raise ValueError(f"`transform` needs a StyleGAN3 generator; this one is {self.architecture!r}.")
+        elif transform is not None or update_magnitude_ema:
+            raise ValueError(f"`transform` and `update_magnitude_ema` need a StyleGAN3 generator; this one is "
+                             f"{self.architecture!r}.")
         ws = self.mapping(z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff, update_w_avg=update_w_avg)
         if mix_z is not None:
             if mix_cutoff is None:
@@ -164,7 +172,8 @@ class Generator(keras.Model):
             ws = self.mix(ws, self.mapping(mix_z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff),
                           mix_cutoff)
         if self.architecture == "stylegan3":
-            return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
+            return self.synthesis(ws, noise_mode=noise_mode, transform=transform,
+                                  update_magnitude_ema=update_magnitude_ema)
         return self.synthesis(ws, noise_mode=noise_mode, lod=lod, noise=noise)
 
     def with_precision(self, precision):
@@ -207,6 +216,6 @@ class Generator(keras.Model):
             mapping_lr_multiplier=self.mapping_lr_multiplier, channel_base=self.channel_base,
             channel_max=self.channel_max, synthesis_architecture=self.synthesis_architecture,
             resample_filter=self.resample_filter, conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv,
-            fused_scale=self.fused_scale, w_avg_beta=self.w_avg_beta,
+            fused_scale=self.fused_scale, w_avg_beta=self.w_avg_beta, magnitude_ema_beta=self.magnitude_ema_beta,
         )
         return config

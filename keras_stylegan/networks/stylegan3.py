@@ -298,7 +298,9 @@ class SynthesisLayer3(keras.layers.Layer):
         self.weight = self.add_weight(name="weight", shape=(k, k, self.in_channels, self.out_channels),
                                       initializer=keras.initializers.RandomNormal(stddev=1.0))
         self.bias = self.add_weight(name="bias", shape=(self.out_channels,), initializer="zeros")
-        self.magnitude_ema = self.add_weight(name="magnitude_ema", shape=(), initializer="ones", trainable=False)
+        # "mean": under several replicas each updates from its own batch; the stored value is their mean.
+        self.magnitude_ema = self.add_weight(name="magnitude_ema", shape=(), initializer="ones", trainable=False,
+                                             aggregation="mean")
         self.up_filter = self.down_filter = None
         if self.up_taps > 1:
             taps = design_lowpass_filter(self.up_taps, self.in_cutoff, self.in_half_width * 2, self.tmp_sampling_rate)

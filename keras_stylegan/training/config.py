@@ -9,7 +9,9 @@ Presets (`cfg`) follow NVIDIA's stylegan2-ada-pytorch `train.py`: `auto` (its fo
 the resolution and the device count), `stylegan2`, `paper256`, `paper512`, `paper1024`,
 `cifar`; `cpu` is ours: a network and batch sized for a few CPU cores. With
 `architecture="stylegan"` (2019), `auto` is NVIDIA's StyleGAN recipe (per-resolution
-minibatch and learning rate) and `cpu` the same schedule with a small network.
+minibatch and learning rate) and `cpu` the same schedule with a small network. With
+`architecture="stylegan3"`, `t` and `r` are NVIDIA's stylegan3 `train.py` configurations
+(`stylegan3-t`, `stylegan3-r`; `auto` is `t`), `cpu` a small T network.
 """
 import dataclasses
 import math
@@ -21,9 +23,10 @@ from keras_stylegan.training.schedule import (
 )
 from keras_stylegan.utils.shapes import parse_resolution
 
-ARCHITECTURES = ("stylegan2", "stylegan")
-PRESETS = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu")
+ARCHITECTURES = ("stylegan2", "stylegan", "stylegan3")
+PRESETS = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu", "t", "r")
 STYLEGAN_PRESETS = ("auto", "cpu")
+STYLEGAN3_PRESETS = ("auto", "t", "r", "cpu")
 AUGMENT_MODES = ("ada", "fixed", "none")
 LOSSES = ("logistic", "wgan-gp", "r3gan")
 FITS = ("crop", "resize")
@@ -60,6 +63,19 @@ def _auto_preset(side, replicas):
                 ramp=0.05, map=2)
 
 
+def _stylegan3_preset(cfg, side):
+    """NVIDIA's stylegan3 `train.py` for `--cfg stylegan3-t|r` (batch 32 as its examples; it takes
+    gamma by hand: here stylegan2-ada's `auto` formula), or ours (`cpu`: a small T network)."""
+    batch = 32 if cfg != "cpu" or side <= 64 else 16
+    spec = dict(batch=batch, mbstd=4, cbase=32768, cmax=512, lr=0.0025, dlr=0.002, gamma=0.0002 * side ** 2 / batch,
+                ema=batch * 10 / 32, ramp=0.05, map=2, pl=0.0, mix=0.0, blur=0.0)
+    if cfg == "r":
+        spec.update(cbase=65536, cmax=1024, blur=10.0)
+    elif cfg == "cpu":
+        spec.update(cbase=4096, cmax=128, zdim=256)
+    return spec
+
+
 def _cpu_preset(side):
     """Ours: a network a few CPU cores train in minutes per kimg at 32 px (see notes/training.md for
     the measurement): channels capped at 128, 2 mapping layers, 256-wide latents, batch 32; no
@@ -75,9 +91,10 @@ class TrainingConfig:
     """The options of a training run (`None`: from the preset `cfg` when the run starts).
 
     Args:
-        architecture: `"stylegan2"` or `"stylegan"` (2019, progressive growing).
-        cfg: preset (`auto`, `stylegan2`, `paper256`, `paper512`, `paper1024`, `cifar`, `cpu`);
-            `None`: `auto` when a GPU is visible, else `cpu`.
+        architecture: `"stylegan2"`, `"stylegan"` (2019, progressive growing) or `"stylegan3"`
+            (alias-free; trained against a StyleGAN2 discriminator).
+        cfg: preset (`auto`, `stylegan2`, `paper256`, `paper512`, `paper1024`, `cifar`, `cpu`;
+            StyleGAN3: `t`, `r`, `auto` = `t`, `cpu`); `None`: `auto` when a GPU is visible, else `cpu`.
         resolution: `(height, width)`, an int or `"WxH"`.
         channels: image channels (`None`: the data's).
         conditional: train on the data's class labels.
@@ -86,6 +103,9 @@ class TrainingConfig:
         batch_table: `{side: minibatch}` by resolution being trained (StyleGAN 2019).
         learning_rate: Adam learning rate (StyleGAN 2019 default: NVIDIA's per-resolution table).
         learning_rate_table: `{side: learning rate}` (StyleGAN 2019).
+        d_learning_rate: the discriminator's learning rate when it differs (StyleGAN3: 0.002, as NVIDIA).
+        blur_sigma, blur_fade_kimg: blur of D's inputs fading out (StyleGAN3-R: 10 over batch * 200 / 32 kimg;
+            0 when fine-tuning, as NVIDIA's `--resume`).
         r1_gamma, r1_interval: R1 weight and lazy-regularization interval.
         pl_weight: path-length weight (StyleGAN2 default 2; `cifar`: 0).
         loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing + R1 + R2
@@ -128,6 +148,9 @@ class TrainingConfig:
     batch_table: Optional[dict] = None
     learning_rate: Optional[float] = None
     learning_rate_table: Optional[dict] = None
+    d_learning_rate: Optional[float] = None
+    blur_sigma: Optional[float] = None
+    blur_fade_kimg: Optional[float] = None
     r1_gamma: Optional[float] = None
     r1_interval: Optional[int] = None
     pl_weight: Optional[float] = None
@@ -186,6 +209,14 @@ class TrainingConfig:
             if self.architecture == "stylegan" and self.cfg not in STYLEGAN_PRESETS:
                 raise ConfigError("cfg", f"`cfg` {self.cfg!r} is a StyleGAN2 preset; architecture 'stylegan' "
                                          f"takes {' or '.join(STYLEGAN_PRESETS)}")
+            if self.architecture == "stylegan3" and self.cfg not in STYLEGAN3_PRESETS:
+                raise ConfigError("cfg", f"`cfg` {self.cfg!r} is not a StyleGAN3 preset; architecture 'stylegan3' "
+                                         f"takes {', '.join(STYLEGAN3_PRESETS)}")
+            if self.architecture != "stylegan3" and self.cfg in ("t", "r"):
+                raise ConfigError("cfg", f"`cfg` {self.cfg!r} is a StyleGAN3 configuration; pass architecture "
+                                         "'stylegan3' with it")
+        if self.architecture == "stylegan3" and self.resolution[0] != self.resolution[1]:
+            raise ConfigError("resolution", f"StyleGAN3 generates square images. Received: {self.resolution}")
         for side in self.resolution:
             if not 4 <= side <= MAX_RESOLUTION:
                 raise ConfigError("resolution", f"`resolution` sides must be from 4 to {MAX_RESOLUTION}. "
@@ -212,6 +243,9 @@ class TrainingConfig:
         _integer(self, "grid_size", 1, 1024)
         _integer(self, "batch_size", 1, 65536, optional=True)
         _number(self, "learning_rate", 0, 10.0, low_open=True, optional=True)
+        _number(self, "d_learning_rate", 0, 10.0, low_open=True, optional=True)
+        _number(self, "blur_sigma", 0, 1000.0, optional=True)
+        _number(self, "blur_fade_kimg", 0, MAX_KIMG, low_open=True, optional=True)
         _number(self, "r1_gamma", 0, 1e9, optional=True)
         _integer(self, "r1_interval", 1, 10 ** 6, optional=True)
         _number(self, "pl_weight", 0, 1e9, optional=True)
@@ -274,7 +308,10 @@ class TrainingConfig:
         resolution = tuple(resolution or self.resolution)
         side = max(resolution)
         stylegan2 = self.architecture == "stylegan2"
-        if not stylegan2:
+        stylegan3 = self.architecture == "stylegan3"
+        if stylegan3:
+            spec = _stylegan3_preset("t" if cfg == "auto" else cfg, side)
+        elif not stylegan2:
             spec = dict(batch=None, mbstd=4, cbase=16384, cmax=512, lr=None, gamma=10.0, ema=10.0, ramp=None, map=8)
             if cfg == "cpu":
                 spec.update(cbase=4096, cmax=128, map=2, zdim=256)
@@ -290,13 +327,14 @@ class TrainingConfig:
             num_classes=int(num_classes) if self.conditional else 0,
             batch_size=self.batch_size if self.batch_size is not None else spec["batch"],
             r1_gamma=self.r1_gamma if self.r1_gamma is not None else round(spec["gamma"], 10),
-            r1_interval=self.r1_interval or (16 if stylegan2 else 1),
+            r1_interval=self.r1_interval or (1 if self.architecture == "stylegan" else 16),
             pl_weight=self.pl_weight if self.pl_weight is not None else
             spec.get("pl", 0.0 if cifar or not stylegan2 else 2.0),
             channel_base=self.channel_base or spec["cbase"], channel_max=self.channel_max or spec.get("cmax", 512),
             mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
             w_dim=self.w_dim or spec.get("zdim", 512),
-            conv_clamp=self.conv_clamp if self.conv_clamp is not None else (256.0 if stylegan2 else None),
+            conv_clamp=self.conv_clamp if self.conv_clamp is not None else
+            (None if self.architecture == "stylegan" else 256.0),
             d_architecture=self.d_architecture or ("orig" if cifar else "resnet"),
             mbstd_group_size=self.mbstd_group_size if self.mbstd_group_size is not None else spec["mbstd"],
             ema_kimg=self.ema_kimg if self.ema_kimg is not None else spec["ema"],
@@ -305,7 +343,15 @@ class TrainingConfig:
             spec.get("mix", 0.0 if cifar else 0.9),
             learning_rate=self.learning_rate if self.learning_rate is not None else spec["lr"],
         )
-        if not stylegan2:
+        if stylegan3:
+            values.update(
+                d_learning_rate=self.d_learning_rate if self.d_learning_rate is not None else spec["dlr"],
+                # NVIDIA turns the blur off when it resumes from a pickle (fine-tuning).
+                blur_sigma=self.blur_sigma if self.blur_sigma is not None else 0.0 if self.resume else spec["blur"],
+                blur_fade_kimg=self.blur_fade_kimg if self.blur_fade_kimg is not None else
+                values["batch_size"] * 200 / 32,
+            )
+        if self.architecture == "stylegan":
             probe = Schedule(resolution, progressive=True, lod_initial_resolution=self.lod_initial_resolution,
                              batch_size=1)
             sides = probe.sides_used()
@@ -399,13 +445,16 @@ class TrainingConfig:
               "/".join(f"{v:g}" for v in (self.learning_rate_table or {}).values()) + " by resolution")
         batch = (f"{self.batch_size}" if not self.batch_table else
                  "/".join(str(v) for v in self.batch_table.values()) + " by resolution")
-        return (f"{self.architecture} {'x'.join(map(str, self.resolution[::-1]))} channels={self.channels} "
+        kind = f"-{self.cfg}" if self.architecture == "stylegan3" and self.cfg in ("t", "r") else ""
+        return (f"{self.architecture}{kind} {'x'.join(map(str, self.resolution[::-1]))} channels={self.channels} "
                 f"batch={batch} lr={lr} gamma={self.r1_gamma:g} ema={self.ema_kimg:g}kimg "
                 f"channel_base={self.channel_base} channel_max={self.channel_max} map={self.mapping_layers} "
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
                 f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
                 + (f" freezed={self.freezed}" if self.freezed else "")
                 + (f" freeze_g={self.freeze_g}" if self.freeze_g else "")
+                + (f" d_lr={self.d_learning_rate:g}" if self.d_learning_rate is not None else "")
+                + (f" blur={self.blur_sigma:g}/{self.blur_fade_kimg:g}kimg" if self.blur_sigma else "")
                 + ("" if self.loss == "logistic" else f" loss={self.loss}"))
 
 

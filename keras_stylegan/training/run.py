@@ -114,9 +114,16 @@ def build_gan(options, schedule=None):
     net = dict(architecture=config.architecture, resolution=config.resolution, channels=config.channels,
                channel_base=config.channel_base, channel_max=config.channel_max, conv_clamp=config.conv_clamp)
     extra = config.network_kwargs or {}  # arguments a fine-tuning source needs beyond the config's fields
+    g_extra = {}
+    if config.architecture == "stylegan3":  # NVIDIA's train.py: the magnitude EMA's half-life is 20 kimg
+        g_extra = dict(synthesis_architecture="r" if config.cfg == "r" else "t",
+                       magnitude_ema_beta=0.5 ** (config.batch_size / 20000))
     generator = Generator(z_dim=config.z_dim, w_dim=config.w_dim, mapping_layers=config.mapping_layers,
-                          num_classes=config.num_classes, name="generator", **dict(net, **extra.get("generator", {})))
+                          num_classes=config.num_classes, name="generator",
+                          **dict(net, **g_extra, **extra.get("generator", {})))
     d_extra = {} if config.architecture == "stylegan" else dict(block_architecture=config.d_architecture or "resnet")
+    if config.architecture == "stylegan3":
+        d_extra["architecture"] = "stylegan2"  # NVIDIA trains StyleGAN3 against the StyleGAN2 discriminator
     mbstd = 4 if config.mbstd_group_size is None else config.mbstd_group_size
     discriminator = Discriminator(num_classes=config.num_classes, name="discriminator", mbstd_group_size=mbstd,
                                   **dict(net, **d_extra, **extra.get("discriminator", {})))
@@ -127,6 +134,7 @@ def build_gan(options, schedule=None):
         ada_target=config.ada_target, ada_kimg=config.ada_kimg, loss=config.loss, augpipe=config.augpipe,
         lod_initial_resolution=config.lod_initial_resolution, lod_training_kimg=config.lod_training_kimg,
         lod_transition_kimg=config.lod_transition_kimg, seed=config.seed, schedule=schedule,
+        blur_sigma=config.blur_sigma or 0.0, blur_fade_kimg=config.blur_fade_kimg or 200.0,
     )
     if config.freezed or config.freeze_g:
         from keras_stylegan.training.finetune import freeze
@@ -422,7 +430,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         gan = build_gan(config, schedule)
-        gan.compile(learning_rate=schedule.learning_rate(0))  # also creates the optimizer slots
+        gan.compile(learning_rate=schedule.learning_rate(0), d_learning_rate=config.d_learning_rate)  # + slots
     is_chief = _is_chief(strategy)
     os.makedirs(outdir, exist_ok=True)
     remove_stale_temporaries(outdir)  # of saves killed in an earlier run
@@ -469,7 +477,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         if phase != last_phase and schedule.progressive:
             gan.reset_optimizers()
         last_phase = loop.phase = phase
-        gan.set_learning_rate(schedule.learning_rate(nimg))
+        gan.set_learning_rate(schedule.learning_rate(nimg), config.d_learning_rate)
         gan.set_min_lod(phase[0] if schedule.progressive else 0)
         batch = schedule.batch(nimg)
         phase_steps = schedule.phase_steps(nimg, total_nimg)

@@ -19,7 +19,13 @@ from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.schedule import Schedule, cosine_decay, ema_beta
 
 AUGMENT_MODES = ("none", "fixed", "ada")
-DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025}
+DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025, "stylegan3": 0.0025}
+# NVIDIA's stylegan3 train.py: D learns at 0.002 while G (StyleGAN3) learns at 0.0025.
+DEFAULT_D_LEARNING_RATE = {"stylegan3": 0.002}
+# NVIDIA's StyleGAN3-R blurs D's inputs with a Gaussian of this sigma, fading out over
+# 200 kimg at batch 32 (`blur_fade_kimg = batch * 200 / 32`).
+STYLEGAN3_R_BLUR_SIGMA = 10.0
+BLUR_FADE_KIMG = 200.0
 # R3GAN's gamma schedule (brownvc/R3GAN train.py, every preset): a cosine from gamma to gamma / 10
 # over 20 M images (200 M for ImageNet).
 R3GAN_GAMMA_DECAY_KIMG = 20_000.0
@@ -82,7 +88,7 @@ class Latest(keras.metrics.Metric):
 
 @register
 class StyleGAN(keras.Model):
-    """Trains a StyleGAN or StyleGAN2 generator with `fit()`.
+    """Trains a StyleGAN, StyleGAN2 or StyleGAN3 generator with `fit()`.
 
     The train step does one discriminator and one generator update per batch of reals:
     non-saturating logistic loss with R1 (or WGAN-GP with epsilon drift, or R3GAN's
@@ -90,11 +96,15 @@ class StyleGAN(keras.Model):
     path-length regularization every `pl_interval` steps (StyleGAN2), style-mixing
     regularization, a generator EMA (`generator_ema`, the one to sample from), progressive
     growing with fade-in of G and D (StyleGAN 2019), and adaptive discriminator augmentation
-    (ADA). Defaults follow NVIDIA per architecture.
+    (ADA). Defaults follow NVIDIA per architecture. A StyleGAN3 generator trains against a
+    StyleGAN2 discriminator with NVIDIA's StyleGAN3 recipe: R1 only (no path length, no style
+    mixing), its layers' input magnitudes and w_avg tracked on the discriminator pass, and for
+    config R a blur of D's inputs that fades out (`blur_sigma`, `blur_fade_kimg`).
 
     Args:
         generator: a `keras_stylegan.Generator`.
-        discriminator: a `keras_stylegan.Discriminator` of the same resolution and channels.
+        discriminator: a `keras_stylegan.Discriminator` of the same resolution and channels
+            (`architecture="stylegan2"` for a StyleGAN3 generator).
         generator_ema: the EMA copy (default: a clone of `generator`).
         loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing
             `softplus(-(D(x) - D(G(z))))` for D and `softplus(-(D(G(z)) - D(x)))` for G, real i
@@ -105,11 +115,12 @@ class StyleGAN(keras.Model):
             starting weight of R1 and R2, eased to a tenth over `gamma_decay_kimg`.
         r1_interval: lazy R1 (R1 + R2 with `"r3gan"`) every this many steps (default 16 for
             StyleGAN2, 1 for StyleGAN; R3GAN's paper regularizes every step: 1).
-        pl_weight: path-length weight (default 2 for StyleGAN2, 0 = off for StyleGAN).
+        pl_weight: path-length weight (default 2 for StyleGAN2, 0 = off for StyleGAN and StyleGAN3).
         pl_interval: lazy path-length regularization every this many steps.
         pl_batch_shrink: path-length batch = batch // this.
         pl_decay: decay of the running mean path length.
-        style_mixing_prob: probability of mixing two latents in a training batch.
+        style_mixing_prob: probability of mixing two latents in a training batch (default 0.9;
+            0 for StyleGAN3).
         ema_kimg: half-life of the generator EMA in thousands of images.
         ema_rampup: cap the EMA half-life to `ema_rampup * images shown` (`None`: off).
         wgan_lambda: gradient-penalty weight for `"wgan-gp"`.
@@ -131,6 +142,9 @@ class StyleGAN(keras.Model):
             `"const"`/`"none"`.
         schedule: the run's `Schedule` (its growing parameters replace the `lod_*` arguments), so
             the train step and the run loop ask the same object for the level of detail.
+        blur_sigma: sigma of the Gaussian blur of every image D sees, at the start (NVIDIA's
+            `blur_init_sigma`; default 10 for a StyleGAN3-R generator, else 0 = off).
+        blur_fade_kimg: thousands of images over which the blur's sigma falls linearly to 0.
 
     Example:
     >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, channel_base=32, channel_max=8, mapping_layers=2)
@@ -144,19 +158,22 @@ class StyleGAN(keras.Model):
 
     def __init__(self, generator, discriminator, generator_ema=None, loss="logistic", r1_gamma=10.0,
                  r1_interval=None, pl_weight=None, pl_interval=4, pl_batch_shrink=2, pl_decay=0.01,
-                 style_mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None, wgan_lambda=10.0, wgan_drift=0.001,
+                 style_mixing_prob=None, ema_kimg=10.0, ema_rampup=None, wgan_lambda=10.0, wgan_drift=0.001,
                  lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
                  augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, train_noise_mode="random",
-                 augpipe="bgc", schedule=None, gamma_decay_kimg=R3GAN_GAMMA_DECAY_KIMG, **kwargs):
+                 augpipe="bgc", schedule=None, gamma_decay_kimg=R3GAN_GAMMA_DECAY_KIMG, blur_sigma=None,
+                 blur_fade_kimg=BLUR_FADE_KIMG, **kwargs):
         check_training_backend()  # train_step is TensorFlow code (GradientTape, tf.distribute)
         super().__init__(**kwargs)
         if tuple(generator.resolution) != tuple(discriminator.resolution) or \
                 generator.channels != discriminator.channels:
             raise ValueError(f"generator ({generator.resolution}, {generator.channels} channels) and discriminator "
                              f"({discriminator.resolution}, {discriminator.channels} channels) do not match")
-        if generator.architecture != discriminator.architecture:
+        # NVIDIA trains StyleGAN3 generators against the StyleGAN2 discriminator.
+        expected_d = "stylegan2" if generator.architecture == "stylegan3" else generator.architecture
+        if discriminator.architecture != expected_d:
             raise ValueError(f"generator is {generator.architecture!r} but discriminator is "
-                             f"{discriminator.architecture!r}")
+                             f"{discriminator.architecture!r} (expected {expected_d!r})")
         self.generator = generator
         self.discriminator = discriminator
         if generator_ema is None:
@@ -165,14 +182,26 @@ class StyleGAN(keras.Model):
         self.generator_ema = generator_ema
         self.architecture = generator.architecture
         stylegan2 = self.architecture == "stylegan2"
+        self.stylegan3 = self.architecture == "stylegan3"
         self.loss = check_choice("loss", loss, losses.LOSSES)
         self.r1_gamma = float(r1_gamma)
-        self.r1_interval = int(r1_interval or (16 if stylegan2 else 1))
+        self.r1_interval = int(r1_interval or (1 if self.architecture == "stylegan" else 16))
         self.pl_weight = float((2.0 if stylegan2 else 0.0) if pl_weight is None else pl_weight)
         self.pl_interval = int(pl_interval)
         self.pl_batch_shrink = int(pl_batch_shrink)
         self.pl_decay = float(pl_decay)
+        if style_mixing_prob is None:
+            style_mixing_prob = 0.0 if self.stylegan3 else 0.9
         self.style_mixing_prob = float(style_mixing_prob)
+        if blur_sigma is None:
+            r_config = self.stylegan3 and getattr(generator, "synthesis_architecture", None) == "r"
+            blur_sigma = STYLEGAN3_R_BLUR_SIGMA if r_config else 0.0
+        self.blur_sigma = float(blur_sigma)
+        self.blur_fade_kimg = float(blur_fade_kimg)
+        if not (math.isfinite(self.blur_sigma) and self.blur_sigma >= 0):
+            raise ValueError(f"`blur_sigma` must be a finite number >= 0. Received: {blur_sigma!r}")
+        if not (math.isfinite(self.blur_fade_kimg) and self.blur_fade_kimg > 0):
+            raise ValueError(f"`blur_fade_kimg` must be positive. Received: {blur_fade_kimg!r}")
         self.ema_kimg = float(ema_kimg)
         self.ema_rampup = ema_rampup
         self.wgan_lambda = float(wgan_lambda)
@@ -203,7 +232,7 @@ class StyleGAN(keras.Model):
 
         self.progressive = self.architecture == "stylegan"
         self.min_lod = 0  # see set_min_lod
-        self.max_lod = generator.synthesis.max_lod
+        self.max_lod = getattr(generator.synthesis, "max_lod", 0)  # StyleGAN3 has no levels of detail
         if schedule is None or schedule.progressive != self.progressive:
             schedule = Schedule(generator.resolution, self.progressive, self.lod_initial_resolution,
                                 self.lod_training_kimg, self.lod_transition_kimg)
@@ -240,7 +269,7 @@ class StyleGAN(keras.Model):
 
     # ---- configuration ------------------------------------------------------------------
 
-    def compile(self, g_optimizer=None, d_optimizer=None, learning_rate=None, **kwargs):
+    def compile(self, g_optimizer=None, d_optimizer=None, learning_rate=None, d_learning_rate=None, **kwargs):
         """Sets the optimizers (defaults: NVIDIA's Adam, with the lazy-regularization correction).
 
         Args:
@@ -251,11 +280,14 @@ class StyleGAN(keras.Model):
                 for D only with the logistic loss's lazy R1 (WGAN-GP's penalty runs every step)).
             d_optimizer: discriminator optimizer (same defaults).
             learning_rate: learning rate of the default optimizers.
+            d_learning_rate: the default D optimizer's, if it differs (StyleGAN3: 0.002, as NVIDIA;
+                otherwise `learning_rate`).
         """
         super().compile(**kwargs)
         lr = DEFAULT_LEARNING_RATE[self.architecture] if learning_rate is None else float(learning_rate)
+        d_lr = self._d_learning_rate(learning_rate, d_learning_rate)
         self.g_optimizer = g_optimizer or self._adam(lr, self.g_reg_interval, "g_adam")
-        self.d_optimizer = d_optimizer or self._adam(lr, self.d_reg_interval, "d_adam")
+        self.d_optimizer = d_optimizer or self._adam(d_lr, self.d_reg_interval, "d_adam")
         self.build_optimizers()  # a distribution strategy cannot create slots inside the train step
 
     @property
@@ -264,16 +296,26 @@ class StyleGAN(keras.Model):
         stylegan2-ada corrects G whenever it has a reg phase, even with `pl_weight=0`."""
         return self.pl_interval if (self.architecture == "stylegan2" or self.pl_weight > 0) else 0
 
+    def _d_learning_rate(self, learning_rate, d_learning_rate):
+        if d_learning_rate is not None:
+            return float(d_learning_rate)
+        if learning_rate is None:
+            return DEFAULT_D_LEARNING_RATE.get(self.architecture, DEFAULT_LEARNING_RATE[self.architecture])
+        return float(learning_rate)
+
     @property
     def d_reg_interval(self):
         """D's lazy-regularization interval for the Adam correction (0: none, e.g. WGAN-GP)."""
         return self.r1_interval if self.loss in ("logistic", "r3gan") and self.r1_interval > 1 else 0
 
-    def set_learning_rate(self, learning_rate):
-        """Sets both default optimizers' learning rate (with their lazy-regularization correction)."""
-        for optimizer, interval in ((self.g_optimizer, self.g_reg_interval), (self.d_optimizer, self.d_reg_interval)):
+    def set_learning_rate(self, learning_rate, d_learning_rate=None):
+        """Sets both default optimizers' learning rate (with their lazy-regularization correction);
+        D's is `d_learning_rate` when given."""
+        d_learning_rate = learning_rate if d_learning_rate is None else d_learning_rate
+        for optimizer, interval, lr in ((self.g_optimizer, self.g_reg_interval, learning_rate),
+                                        (self.d_optimizer, self.d_reg_interval, d_learning_rate)):
             ratio = interval / (interval + 1) if interval else 1.0
-            optimizer.learning_rate = float(learning_rate) * ratio
+            optimizer.learning_rate = float(lr) * ratio
 
     def reset_optimizers(self):
         """Zeroes both optimizers' state (moments and step count; not the learning rate), as NVIDIA's
@@ -325,7 +367,8 @@ class StyleGAN(keras.Model):
             lod_initial_resolution=self.lod_initial_resolution, lod_training_kimg=self.lod_training_kimg,
             lod_transition_kimg=self.lod_transition_kimg, augment=self.augment, augment_p=self.augment_p,
             ada_target=self.ada_target, ada_interval=self.ada_interval, ada_kimg=self.ada_kimg, seed=self.seed,
-            train_noise_mode=self.train_noise_mode, augpipe=self.augpipe,
+            train_noise_mode=self.train_noise_mode, augpipe=self.augpipe, blur_sigma=self.blur_sigma,
+            blur_fade_kimg=self.blur_fade_kimg,
         )
         return config
 
@@ -414,7 +457,8 @@ class StyleGAN(keras.Model):
         return maps
 
     def _generate(self, z, labels, lod, mix_salt, update_w_avg=False):
-        """G(z) with style-mixing regularization; returns (images, ws)."""
+        """G(z) with style-mixing regularization; returns (images, ws). `update_w_avg` also updates
+        StyleGAN3's input magnitudes."""
         g = self.generator
         ws = g.mapping(z, labels=labels)
         if update_w_avg and g.mapping.w_avg_beta is not None:
@@ -429,14 +473,44 @@ class StyleGAN(keras.Model):
             cutoff = tf.where(u[1] < self.style_mixing_prob, cutoff, num_ws)
             mix_z = self._global_normal(tf.shape(z)[0], [g.z_dim], mix_salt)
             ws = g.mix(ws, g.mapping(mix_z, labels=labels), cutoff)
+        if self.stylegan3:
+            return g.synthesis(ws, update_magnitude_ema=update_w_avg), ws
         noise = self._noise_maps(tf.shape(z)[0], mix_salt) if self.train_noise_mode == "random" else None
         images = g.synthesis(ws, noise_mode=self.train_noise_mode, lod=lod if self.progressive else None, noise=noise,
                              min_lod=self.min_lod)
         return images, ws
 
     def _discriminate(self, images, labels, lod, salt):
+        if self.blur_sigma > 0:
+            images = self._blur(images)
         return self.discriminator(self._augment(images, salt), labels=labels, lod=lod if self.progressive else None,
                                   min_lod=self.min_lod)
+
+    def blur_sigma_at(self, nimg=None):
+        """Sigma of the blur of D's inputs after `nimg` images (default: shown so far)."""
+        nimg = tf.cast(self.nimg if nimg is None else nimg, tf.float32)
+        return tf.maximum(1.0 - nimg / (self.blur_fade_kimg * 1000.0), 0.0) * self.blur_sigma
+
+    def _blur(self, images):
+        """NVIDIA's blur of D's inputs: a separable kernel `2 ** -(x / sigma) ** 2`, |x| <= floor(3 sigma),
+        normalized, zero padding. The kernel is sized for the starting sigma with the taps beyond
+        the current radius zero, which is the same filter; once the radius is 0 it is the identity."""
+        sigma = self.blur_sigma_at()
+        radius = tf.floor(sigma * 3.0)
+        max_radius = int(math.floor(self.blur_sigma * 3.0))
+        if max_radius < 1:
+            return images
+
+        def blurred():
+            x = tf.range(-max_radius, max_radius + 1, dtype=tf.float32)
+            taps = tf.where(tf.abs(x) <= radius, tf.pow(2.0, -tf.square(x / tf.maximum(sigma, 1e-8))), 0.0)
+            taps = taps / tf.reduce_sum(taps)
+            channels = images.shape[-1]
+            kernel = tf.tile(tf.reshape(taps, [-1, 1, 1, 1]), [1, 1, channels, 1])
+            out = tf.nn.depthwise_conv2d(images, kernel, [1, 1, 1, 1], "SAME")
+            return tf.nn.depthwise_conv2d(out, tf.transpose(kernel, [1, 0, 2, 3]), [1, 1, 1, 1], "SAME")
+
+        return tf.cond(radius > 0, blurred, lambda: tf.identity(images))
 
     def _lod_reals(self, reals, lod):
         """Reals at the resolution being trained, faded like the networks (NVIDIA's `process_reals`)."""
@@ -466,7 +540,7 @@ class StyleGAN(keras.Model):
         # Discriminator: main loss, plus R1 (lazy; R1 + R2 for r3gan) or the WGAN gradient penalty.
         do_r1 = tf.equal(self.step % self.r1_interval, 0)
         z = self._global_normal(local_batch, [z_dim], _Z_D)
-        fakes, _ = self._generate(z, labels, lod, _Z_MIX)
+        fakes, _ = self._generate(z, labels, lod, _Z_MIX, update_w_avg=self.stylegan3)
         fakes = tf.stop_gradient(fakes)
         r2 = tf.zeros([local_batch])
         with tf.GradientTape() as tape:
@@ -497,7 +571,8 @@ class StyleGAN(keras.Model):
         do_pl = tf.equal(self.step % self.pl_interval, 0) if self.pl_weight > 0 else tf.constant(False)
         z = self._global_normal(local_batch, [z_dim], _Z_G)
         with tf.GradientTape() as tape:
-            fakes, _ = self._generate(z, labels, lod, _Z_MIX + 8, update_w_avg=True)
+            # NVIDIA's stylegan2-ada tracks w_avg on G's pass; its stylegan3 code on D's (above).
+            fakes, _ = self._generate(z, labels, lod, _Z_MIX + 8, update_w_avg=not self.stylegan3)
             gen_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE + 8)
             if self.loss == "r3gan":  # the reals are constants here: only G's side of the pair trains
                 paired_real_logits = self._discriminate(reals, labels, lod, _AUG_REAL + 8)
