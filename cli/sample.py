@@ -187,17 +187,38 @@ def mix_command(model, rows, cols, styles, psi, cutoff, class_label, noise_mode,
 @click.option("--out", default="interpolation.gif", show_default=True,
               help="Animation to write: .gif, or .mp4 with the video extra (imageio-ffmpeg).")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Images per forward pass.")
+@click.option("--translate", default=None,
+              help="StyleGAN3 only: instead of a walk, pan one seed's image by 'X,Y' (image widths) over the frames.")
+@click.option("--rotate", type=FiniteFloat(), default=None,
+              help="StyleGAN3 only: instead of a walk, rotate one seed's image by this many degrees over the frames.")
 @one_line_errors
-def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, noise_mode, fps, out, batch):
-    """Animate a looping walk through the seeds' latents.
+def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, noise_mode, fps, out, batch, translate,
+                        rotate):
+    """Animate a looping walk through the seeds' latents, or (StyleGAN3) pan/rotate one seed.
 
     \b
-    Example:
+    Examples:
       kstylegan interpolate --seeds 1,2,3 --frames 60 --space w --out walk.gif
+      kstylegan interpolate --model stylegan3-r-afhqv2-512 --seeds 7 --rotate 90 --out spin.gif
     """
     from keras_stylegan import sampling
 
     seeds = sampling.parse_seeds(seeds)
+    if translate is not None or rotate is not None:  # the equivariance animation of StyleGAN3
+        shift = parse_translate(translate)
+        angle = check_finite("--rotate", rotate or 0.0)
+        if len(seeds) != 1:
+            raise ValueError(f"--translate/--rotate animate one seed: pass --seeds N. Received: {len(seeds)} seeds")
+        out = sampling.check_animation_path(out)
+        g = load_generator(model)
+        if g.architecture != "stylegan3":
+            raise ValueError(f"--translate/--rotate need a StyleGAN3 model; this one is {g.architecture!r}")
+        from keras_stylegan.networks.stylegan3 import transform_frames
+
+        ws = sampling.map_seeds(g, seeds, psi=psi, truncation_cutoff=cutoff, class_label=class_label)
+        images = sampling.to_uint8(transform_frames(g, ws, frames=frames, translate=shift, rotate=angle))
+        click.echo(f"wrote {sampling.save_animation(list(images), out, fps=fps)}")
+        return
     if len(seeds) < 2:
         raise ValueError(f"--seeds must name at least two seeds to interpolate. Received: {seeds}")
     out = sampling.check_animation_path(out)

@@ -286,3 +286,47 @@ def test_settings_larger_than_the_arrays_are_refused_before_building(tmp_path, m
     result = CliRunner().invoke(cli, ["zoo", "convert", str(path), str(outdir)])
     assert result.exit_code == 2 and not outdir.exists()
     assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: ")
+
+
+def test_interpolate_pans_and_rotates_one_seed_as_nvidia(tmp_path):
+    """`kstylegan interpolate --translate/--rotate`: the equivariance animation; its last frame is
+    NVIDIA's image under the full transform, its first the untransformed one."""
+    from PIL import Image, ImageSequence
+
+    from keras_stylegan import sampling
+    from keras_stylegan.networks.stylegan3 import transform_frames
+
+    refs, _, _ = references("sg3t32")
+    plain = np.transpose(refs["img_seed1_psi0.5"], (0, 2, 3, 1))[0]
+    moved = np.transpose(refs["img_transform_seed1_psi0.5"], (0, 2, 3, 1))[0]
+    g = load(fixture("sg3t32.pkl"))
+    frames = transform_frames(g, sampling.map_seeds(g, [1], psi=0.5), frames=3, translate=(0.15, -0.3), rotate=20)
+    scale = TOLERANCE * plain.std()
+    assert np.abs(frames[0] - plain).max() <= scale and np.abs(frames[-1] - moved).max() <= scale
+    assert np.abs(frames[1] - plain).max() > 100 * scale and np.abs(frames[1] - moved).max() > 100 * scale
+    runner = CliRunner()
+    out = tmp_path / "pan.gif"
+    result = runner.invoke(cli, ["interpolate", "--model", fixture("sg3t32.pkl"), "--seeds", "1", "--psi", "0.5",
+                                 "--frames", "3", "--translate", "0.15,-0.3", "--rotate", "20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    gif = [np.asarray(frame.convert("RGB"), dtype=int) for frame in ImageSequence.Iterator(Image.open(out))]
+    assert len(gif) == 3
+    for frame, want in zip(gif, sampling.to_uint8(frames).astype(int)):
+        assert np.abs(frame - want).mean() < 2  # GIF palettes are lossy
+    for args, message in ((["--seeds", "1,2", "--rotate", "5"], "animate one seed"),
+                          (["--seeds", "1", "--translate", "x"], "--translate must be two numbers")):
+        result = runner.invoke(cli, ["interpolate", "--model", fixture("sg3t32.pkl"), "--out",
+                                     str(tmp_path / "x.gif")] + args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_interpolate_rotate_on_a_stylegan2_model_is_one_line_error(tmp_path):
+    from keras_stylegan import Generator
+    from keras_stylegan.zoo.presets import save_preset
+
+    preset = save_preset(tmp_path / "sg2", Generator(resolution=8, z_dim=4, w_dim=4, channel_base=32, channel_max=4))
+    result = CliRunner().invoke(cli, ["interpolate", "--model", str(preset), "--seeds", "0", "--rotate", "5",
+                                      "--out", str(tmp_path / "x.gif")])
+    assert result.exit_code == 2 and "need a StyleGAN3 model" in result.output, result.output
+    assert not (tmp_path / "x.gif").exists()
