@@ -90,7 +90,7 @@ def test_the_recipe_runs_end_to_end_on_a_tiny_budget(tmp_path, monkeypatch, caps
     result = CliRunner().invoke(cli, [
         "train", "--data", str(subset), "--cond", "--outdir", str(run), "--resume", "emoji",
         "--kimg", "0.008", "--batch", "4", "--mbstd", "4", "--gamma", "1", "--r1-interval", "16", "--lr", "0.002",
-        "--aug", "ada", "--ada-kimg", "50", "--freezed", "3", "--tick", "0.004", "--snap", "2"])
+        "--ema-rampup", "0.05", "--aug", "ada", "--ada-kimg", "50", "--freezed", "3", "--tick", "0.004", "--snap", "2"])
     assert result.exit_code == 0, result.output
     assert "G: 63 copied" in result.output and "D: 46 copied" in result.output and "fresh" not in result.output
 
