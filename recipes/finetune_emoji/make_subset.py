@@ -104,7 +104,7 @@ def main():
     generator = load(args.source)
     if not generator.num_classes:
         raise SystemExit(f"error: {args.source} is not a conditional model: nothing to label the set with")
-    images, info = read_images(np.stack([np.asarray(_png(blob)) for blob in blobs]), generator.resolution,
+    images, _ = read_images(np.stack([np.asarray(_png(blob)) for blob in blobs]), generator.resolution,
                                channels=generator.channels)
     labels = nearest_classes(images, class_means(generator, args.per_class))
 
