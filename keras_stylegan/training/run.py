@@ -317,6 +317,14 @@ def _fine_tuning_config(requested, explicit, start):
     return requested.replace(network_kwargs=network_kwargs or None, **fields)
 
 
+def _num_classes(info, start):
+    """The run's classes: the data's, or a conditional fine-tuning source's when the data's labels are ids of
+    its classes (a set labelled with a few of the source's classes has a smaller largest id; building the run
+    from that would drop the source's label embedding)."""
+    source_classes = start.generator_ema.num_classes if start is not None else 0
+    return source_classes if 0 < info.num_classes <= source_classes else info.num_classes
+
+
 def _load_fine_tuning_source(gan, start):
     """Copies (and adapts) the source's weights into the new run's networks; returns the summary lines."""
     from keras_stylegan.training.finetune import TransferReport, transfer
@@ -421,7 +429,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     replicas = strategy.num_replicas_in_sync
     gpu = _gpu_visible()
     if stored is None:
-        config = requested.resolve(resolution, info.channels, info.num_classes, replicas=replicas, gpu=gpu)
+        config = requested.resolve(resolution, info.channels, _num_classes(info, start), replicas=replicas, gpu=gpu)
         reason = ("chosen" if requested.cfg else ("a GPU is visible" if gpu else "no GPU is visible"))
     else:
         config = requested

@@ -128,6 +128,25 @@ def test_zoo_card_source_reads_the_cards_architecture():
     assert extras["discriminator"]["cmap_dim"] == 64
 
 
+def test_a_conditional_source_keeps_its_classes_when_the_data_uses_a_few(tmp_path, capsys):
+    # Labels that are ids of a few of the source's classes (recipes/finetune_emoji): the largest id is below the
+    # source's count, yet the run must keep every class and the source's label embedding.
+    g = randomize(Generator(resolution=16, channels=3, num_classes=4, **NET), 1)
+    d = randomize(Discriminator(resolution=16, channels=3, num_classes=4, channel_base=64, channel_max=8,
+                                mbstd_group_size=2), 2)
+    save_preset(tmp_path / "source", g, d)
+    data = write_images(tmp_path / "data", n=8)
+    (data / "dataset.json").write_text(json.dumps({"labels": [[f"{i}.png", i % 2] for i in range(8)]}))
+    gan = train(str(data), str(tmp_path / "run"), resume=str(tmp_path / "source"), **FAST)
+    assert "fresh" not in capsys.readouterr().out
+    assert gan.generator_ema.num_classes == 4 and gan.discriminator.num_classes == 4
+    # Classes 2 and 3 are never shown: their rows of the embedding stay the source's, bit for bit.
+    embed = [v for v in gan.generator_ema.weights if v.path.endswith("embed/kernel")]
+    source_embed = [v for v in g.weights if v.path.endswith("embed/kernel")]
+    assert len(embed) == len(source_embed) == 1
+    np.testing.assert_array_equal(embed[0].numpy()[2:], source_embed[0].numpy()[2:])
+
+
 @pytest.mark.parametrize("bad", ["not-a-zoo-name", "text"])
 def test_a_source_that_is_not_a_model_is_one_line(tmp_path, bad):
     if bad == "text":
