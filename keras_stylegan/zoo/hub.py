@@ -206,7 +206,12 @@ def upload_preset(directory, uri, message=None):
 
     Example:
     >>> path = generator.save_to_preset("my_preset")
-    >>> upload_preset(path, "hf://someone/emoji-stylegan")  # doctest: +SKIP
+    >>> upload_preset(path, "hf://someone/emoji-stylegan@v2")  # hub logins are not part of this example
+    Traceback (most recent call last):
+    ...
+    ValueError: hf://someone/emoji-stylegan@v2: uploads go to the main branch: drop '@v2'
+
+    (`upload_preset(path, "hf://someone/emoji-stylegan")` publishes it.)
     """
     scheme, handle, revision = parse_hub_uri(uri)
     directory = os.fspath(directory)
