@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from keras_stylegan.utils.files import atomic_directory, check_directory_target, hdf5_bytes, write_bytes
+from keras_stylegan.utils.files import atomic_directory, check_directory_target, load_hdf5_variables, write_bytes
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -51,19 +51,7 @@ def _variable_key(variable):
 
 
 def _load_legacy_weights(model, path):
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        stored = set()
-        f.visititems(lambda name, obj: stored.add(name) if isinstance(obj, h5py.Dataset) else None)
-        for variable in model.weights:
-            if _variable_key(variable) not in stored:
-                raise ValueError(f"{path} has no weights for {_variable_key(variable)}: preset and config do not match")
-            value = np.asarray(f[_variable_key(variable)][()])
-            if value.shape != tuple(variable.shape):
-                raise ValueError(f"{path}: {_variable_key(variable)} has shape {value.shape}, expected "
-                                 f"{tuple(variable.shape)}")
-            variable.assign(value.astype(variable.dtype))
+    load_hdf5_variables(path, {_variable_key(variable): variable for variable in model.weights})
 
 
 # KerasHub's layout
@@ -177,7 +165,9 @@ def save_preset(directory, generator, discriminator=None, metadata=None, weights
             with open(os.path.join(tmp, config_file), "w") as f:
                 json.dump(_keras_config(model), f, indent=1)
             weights = _keras_weights_bytes(model)
-            write_bytes(os.path.join(tmp, weights_file), _as_float16(weights) if weights_dtype == "float16" else weights)
+            if weights_dtype == "float16":
+                weights = _as_float16(weights)
+            write_bytes(os.path.join(tmp, weights_file), weights)
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:
             json.dump(_metadata(metadata, weights_dtype, generator, discriminator), f, indent=1, default=str)
     return os.path.abspath(os.fspath(directory))
