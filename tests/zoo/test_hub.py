@@ -135,6 +135,16 @@ def test_kaggle_preset_loads_from_the_clients_cache(preset, kaggle_cache):
 
 # The command line and a missing client
 
+def test_cli_samples_from_a_hub_preset(preset, hf_cache, tmp_path):
+    path, _, _ = preset
+    put_in_hf_cache(hf_cache, "someone/tiny-stylegan", read_files(path))
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(cli, ["sample", "--model", "hf://someone/tiny-stylegan", "--seeds", "0-1",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0
+
+
 def test_cli_hub_errors_are_one_line(preset, hf_cache):
     path, _, _ = preset
     put_in_hf_cache(hf_cache, "someone/a-bert", {"config.json": json.dumps({"model_type": "bert"}).encode()})
