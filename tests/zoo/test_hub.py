@@ -5,9 +5,11 @@ out (`models--OWNER--REPO/{blobs,snapshots/COMMIT,refs}`); `kagglehub` reads a v
 from `KAGGLEHUB_CACHE`, filled with kagglehub's own cache functions. Nothing reaches a network.
 """
 import hashlib
+import http.server
 import json
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -99,6 +101,80 @@ def test_hf_errors_are_one_line(preset, hf_cache):
     for uri in ("hf://someone", "hf://a/b/c", "hf://-x/y", "hf://owner/repo@", "kaggle://a/b/keras"):
         with pytest.raises(ValueError, match="malformed"):
             zoo.load(uri)
+
+
+class FakeHubHandler(http.server.BaseHTTPRequestHandler):
+    """Answers `/OWNER/REPO/resolve/REVISION/FILE` as the Hugging Face hub does (headers the client reads)."""
+
+    repos = {}  # {repo_id: {filename: bytes}}
+    requested = []
+
+    def do_HEAD(self):  # noqa: N802 - http.server's naming
+        self.answer(body=False)
+
+    def do_GET(self):  # noqa: N802
+        self.answer(body=True)
+
+    def answer(self, body):
+        parts = self.path.split("/")
+        repo_id, filename = "/".join(parts[1:3]), "/".join(parts[5:])
+        self.requested.append((self.command, filename if parts[3:4] == ["resolve"] else self.path))
+        files = self.repos.get(repo_id)
+        data = None if files is None else files.get(filename)
+        if data is None:
+            self.send_response(404)
+            self.send_header("X-Error-Code", "RepoNotFound" if files is None else "EntryNotFound")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("X-Repo-Commit", COMMIT)
+        self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hf_server(tmp_path, monkeypatch):
+    """A local stand-in for huggingface.co that the client is pointed at (what HF_ENDPOINT does at import)."""
+    pytest.importorskip("huggingface_hub")
+    from huggingface_hub import constants
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeHubHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(FakeHubHandler, "repos", {})
+    monkeypatch.setattr(FakeHubHandler, "requested", [])
+    yield FakeHubHandler
+    server.shutdown()
+    server.server_close()
+
+
+def test_hf_preset_downloads_through_the_client(preset, hf_server):
+    path, g, _ = preset
+    hf_server.repos["someone/tiny-stylegan"] = read_files(path)
+    hf_server.repos["someone/a-bert"] = {"config.json": json.dumps({"model_type": "bert"}).encode(),
+                                         "model.safetensors": b"0" * 64}
+    hf_server.repos["someone/empty"] = {"README.md": b"# nothing"}
+    assert same_images(g, zoo.load("hf://someone/tiny-stylegan"))
+    fetched = {name for command, name in hf_server.requested if command == "GET" and not name.startswith("/")}
+    assert fetched == {"config.json", "metadata.json", "model.weights.h5"}, hf_server.requested  # no D unless asked
+    with pytest.raises(ValueError, match="hf://someone/a-bert is not a keras_stylegan preset"):
+        zoo.load("hf://someone/a-bert")
+    assert ("GET", "model.safetensors") not in hf_server.requested  # refused before any weights are fetched
+    with pytest.raises(ValueError, match="is not a keras_stylegan preset: the repository has no config.json"):
+        zoo.load("hf://someone/empty")
+    with pytest.raises(ValueError, match="no such Hugging Face repository"):
+        zoo.load("hf://someone/missing")
 
 
 # Kaggle
