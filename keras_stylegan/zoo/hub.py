@@ -161,7 +161,10 @@ def fetch_preset(uri, discriminator=False):
         if not presets.has_discriminator(directory):
             raise ValueError(f"the preset {uri} has no discriminator")
     needed = presets.weights_files(directory, discriminator)
-    download(presets.METADATA_FILE, optional=True)
+    try:
+        download(presets.METADATA_FILE, optional=True)
+    except OSError:
+        pass  # metadata is informative only (an older cached version may lack it): the networks load without it
     paths = [download(name) for name in needed]
     if any(os.path.dirname(path) != directory for path in paths):  # a push between two downloads
         raise OSError(f"{uri} changed while its files were downloaded: try again")
