@@ -44,8 +44,13 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc", "openvino", "ai-edge-litert"],
+        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc", "openvino", "ai-edge-litert",
+                 "huggingface_hub>=2.0", "kagglehub>=1.0"],
         "docs": ["pdoc"],  # the API reference: pdoc keras_stylegan -o docs/api
+        # Presets on Hugging Face (hf://owner/repo) and Kaggle (kaggle://owner/model/keras/variant), download and
+        # upload, through the hubs' own clients (about 30 MB with their dependencies; sampling never needs them).
+        # Lower bounds: the versions tested here.
+        "hub": ["huggingface_hub>=2.0", "kagglehub>=1.0"],
         "video": ["imageio", "imageio-ffmpeg"],
         "onnx": ["tf2onnx", "onnxruntime"],
         "openvino": ["openvino"],  # `kstylegan export --format openvino` and its runtime

@@ -107,3 +107,23 @@ def convert_command(pickle_path, outdir, no_discriminator, float16, overwrite):
     path = save_preset(outdir, out["generator"], out["discriminator"], metadata=metadata,
                        weights_dtype="float16" if float16 else "float32", overwrite=overwrite)
     click.echo(f"wrote {path}")
+
+
+@zoo_group.command("upload")
+@click.argument("preset_dir", type=click.Path(file_okay=False))
+@click.argument("uri")
+@click.option("--message", default=None, help="Commit message (Hugging Face) or version notes (Kaggle).")
+@one_line_errors
+def upload_command(preset_dir, uri, message):
+    """Publish a preset directory on Hugging Face (hf://owner/repo) or Kaggle (kaggle://owner/model/keras/variant).
+
+    The preset must be in KerasHub's layout (what `zoo convert`, training snapshots and
+    Generator.save_to_preset write). Uses the hub's client and its login: `hf auth login`, or
+    ~/.kaggle/kaggle.json. Needs `pip install 'keras-stylegan[hub]'`.
+
+    Example: kstylegan zoo upload ffhq-preset/ hf://you/stylegan2-ffhq
+    """
+    from keras_stylegan.zoo.hub import parse_hub_uri, upload_preset
+
+    parse_hub_uri(uri)  # a malformed URI is reported before the preset is read
+    click.echo(f"uploaded {preset_dir} to {uri}: {upload_preset(preset_dir, uri, message=message)}")

@@ -194,10 +194,38 @@ class Generator(keras.Model):
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
-        """Same as `keras_stylegan.zoo.load(preset)`: a card name, preset directory, pickle or URL."""
+        """Same as `keras_stylegan.zoo.load(preset)`: a card name, a preset directory, `hf://owner/repo`,
+        `kaggle://owner/model/keras/variant`, a `.keras` file, an NVIDIA pickle or its URL.
+
+        Example:
+        >>> path = generator.save_to_preset("from_preset_example")
+        >>> Generator.from_preset(path).num_ws == generator.num_ws
+        True
+        """
         from keras_stylegan.zoo import load
 
         return load(preset, **kwargs)
+
+    def save_to_preset(self, preset_dir, discriminator=None, metadata=None, weights_dtype="float32", overwrite=False):
+        """Writes this generator (and optionally its discriminator) as a preset in KerasHub's layout.
+
+        Same as `keras_stylegan.zoo.presets.save_preset(preset_dir, self, ...)`, which describes the
+        layout and arguments; `keras_stylegan.zoo.hub.upload_preset` (`kstylegan zoo upload`)
+        publishes the directory on Hugging Face or Kaggle.
+
+        Returns:
+            The preset's absolute path.
+
+        Example:
+        >>> path = generator.save_to_preset("save_example", metadata={"license": "Apache-2.0"})
+        >>> import os
+        >>> sorted(os.listdir(path))
+        ['config.json', 'metadata.json', 'model.weights.h5']
+        """
+        from keras_stylegan.zoo.presets import save_preset
+
+        return save_preset(preset_dir, self, discriminator=discriminator, metadata=metadata,
+                           weights_dtype=weights_dtype, overwrite=overwrite)
 
     @staticmethod
     def mix(ws, mix_ws, cutoff):

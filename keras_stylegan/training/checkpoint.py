@@ -7,11 +7,10 @@ checkpoint's name; a full disk is an ordinary `OSError` that leaves the previous
 intact and no temporary file behind.
 """
 import json
-import os
 
 import numpy as np
 
-from keras_stylegan.utils.files import hdf5_bytes, write_bytes
+from keras_stylegan.utils.files import hdf5_bytes, load_hdf5_variables, write_bytes
 
 CHECKPOINT_FILE = "checkpoint.h5"
 
@@ -41,28 +40,7 @@ def load_checkpoint(path, gan):
 
     Raises `CheckpointError` if the file is unreadable or was written by a different model.
     """
-    import h5py
-
     gan.build_optimizers()
-    try:
-        with h5py.File(os.fspath(path), "r") as f:
-            stored = set()
-            f.visititems(lambda name, obj: stored.add(name) if isinstance(obj, h5py.Dataset) else None)
-            variables = gan.state_variables()
-            missing = sorted(set(variables) - stored)
-            if missing:
-                raise CheckpointError(f"{path} does not match this model: no value for {missing[0]} "
-                                      f"({len(missing)} missing)")
-            values = {}
-            for name, variable in variables.items():
-                value = f[name][()]
-                if tuple(np.shape(value)) != tuple(variable.shape):
-                    raise CheckpointError(f"{path}: {name} has shape {np.shape(value)}, the model has "
-                                          f"{tuple(variable.shape)}")
-                values[name] = value
-            metadata = json.loads(f.attrs.get("metadata", "{}"))
-    except OSError as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
-    for name, variable in variables.items():  # assign only once everything was read
-        variable.assign(np.asarray(values[name]).astype(variable.dtype))
+    attrs = load_hdf5_variables(path, gan.state_variables(), CheckpointError, what="checkpoint")
+    metadata = json.loads(attrs.get("metadata", "{}"))
     return metadata

@@ -129,9 +129,7 @@ def _from_directory(path):
         path = snapshots[-1][1]
     if not presets.is_preset_dir(path):
         raise ValueError(f"{path} is a directory but neither a run directory nor a preset (no config.json)")
-    with open(os.path.join(path, presets.CONFIG_FILE)) as f:
-        has_d = "discriminator" in json.load(f)
-    g, d, _ = presets.load_preset(path, discriminator=has_d)
+    g, d, _ = presets.load_preset(path, discriminator=presets.has_discriminator(path))
     return FineTuneSource(path, "preset", g, d)
 
 

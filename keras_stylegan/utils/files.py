@@ -297,3 +297,44 @@ def atomic_directory(path, overwrite=False, own_entries=(), required=(), what="d
         raise
     finally:
         _ACTIVE.difference_update((tmp, old))
+
+
+def load_hdf5_variables(path, variables, error=ValueError, what="weights file"):
+    """Assigns `variables` (`{dataset path: variable}`) from the HDF5 file `path`; returns its root attributes.
+
+    The reader of `hdf5_bytes`' files (training checkpoints, presets of the earlier layout). Every
+    value is read and checked (present, same shape) before any variable is assigned, so a file
+    that does not match changes nothing; values are cast to each variable's dtype (float16
+    storage loads into float32 variables). Failures raise `error` with a one-line message.
+
+    Example:
+    >>> import keras
+    >>> _ = write_bytes("/tmp/example.h5", hdf5_bytes({"a/b": [1.0, 2.0]}, {"note": "hi"}))
+    >>> variable = keras.Variable([0.0, 0.0])
+    >>> load_hdf5_variables("/tmp/example.h5", {"a/b": variable})["note"]
+    'hi'
+    >>> variable.numpy().tolist()
+    [1.0, 2.0]
+    """
+    import h5py
+    import numpy as np
+
+    try:
+        with h5py.File(os.fspath(path), "r") as f:
+            stored = set()
+            f.visititems(lambda name, item: stored.add(name) if isinstance(item, h5py.Dataset) else None)
+            missing = sorted(set(variables) - stored)
+            if missing:
+                raise error(f"{path} does not match this model: no value for {missing[0]} ({len(missing)} missing)")
+            values = {}
+            for name, variable in variables.items():
+                value = f[name][()]
+                if tuple(np.shape(value)) != tuple(variable.shape):
+                    raise error(f"{path}: {name} has shape {np.shape(value)}, the model has {tuple(variable.shape)}")
+                values[name] = value
+            attrs = dict(f.attrs)
+    except OSError as failure:
+        raise error(f"cannot read {what} {path}: {failure}") from None
+    for name, variable in variables.items():
+        variable.assign(np.asarray(values[name]).astype(variable.dtype))
+    return attrs

@@ -1,11 +1,11 @@
-"""`keras_stylegan.zoo.load`: a card name, a local file or directory, or a URL -> networks."""
+"""`keras_stylegan.zoo.load`: a card name, a local file or directory, a hub URI or a URL -> networks."""
 import json
 import os
 import urllib.parse
 import zipfile
 import zlib
 
-from keras_stylegan.zoo import presets
+from keras_stylegan.zoo import hub, presets
 from keras_stylegan.zoo.registry import get_card
 
 
@@ -65,40 +65,10 @@ def _keras_file_config(path):
     return config.get("config"), weights_bytes
 
 
-def _check_keras_generator_size(path, settings, weights_bytes):
-    """Refuses settings that describe a larger network than the file's weights, before building it."""
-    from keras_stylegan.networks.generator import DEFAULT_CHANNEL_BASE
-    from keras_stylegan.zoo.convert import (MAX_CHANNEL_BASE, MAX_CLASSES, MAX_MAPPING_LAYERS, MAX_WIDTH,
-                                            ConversionError, _int_setting, minimum_generator_weights)
-    from keras_stylegan.utils.shapes import parse_resolution
-
-    where = f"{path}: Generator"
-    try:
-        if not isinstance(settings, dict):
-            raise ValueError("its config is not a dict")
-        architecture = settings.get("architecture", "stylegan2")
-        sizes = dict(
-            resolution=max(parse_resolution(settings.get("resolution"))),
-            z_dim=_int_setting(settings, "z_dim", where, 512),
-            w_dim=_int_setting(settings, "w_dim", where, 512, minimum=1),
-            num_classes=_int_setting(settings, "num_classes", where, 0, maximum=MAX_CLASSES),
-            mapping_layers=_int_setting(settings, "mapping_layers", where, 8, maximum=MAX_MAPPING_LAYERS),
-            channel_base=_int_setting(settings, "channel_base", where, DEFAULT_CHANNEL_BASE.get(architecture, 32768),
-                                      minimum=1, maximum=MAX_CHANNEL_BASE),
-            channel_max=_int_setting(settings, "channel_max", where, 512, minimum=1, maximum=MAX_WIDTH),
-        )
-        needed = minimum_generator_weights(sizes)
-    except (ConversionError, ValueError, TypeError) as error:
-        raise ValueError(f"{path}: invalid Generator settings: {str(error)[:200]}") from None
-    if needed * 2 > weights_bytes:  # at least 2 bytes a weight (float16)
-        raise ValueError(f"{path}: its settings describe at least {needed:,} weights, but model.weights.h5 has "
-                         f"{weights_bytes:,} bytes")
-
-
 def _load_keras_generator(path):
     """A `Generator` saved as `.keras`, checked as a zip and against its weights before Keras builds it."""
     settings, weights_bytes = _keras_file_config(path)
-    _check_keras_generator_size(path, settings, weights_bytes)
+    presets.check_generator_size(path, settings, weights_bytes)
     import keras
 
     from keras_stylegan.networks import Generator
@@ -136,8 +106,10 @@ def load(model, discriminator=False, progress=True):
 
     Args:
         model: a card name or alias (see `keras_stylegan.zoo.list()`), a local preset
-            directory, a `.pkl` file in either of NVIDIA's official formats, a `.keras`
-            file, or an http(s) URL of an official pickle.
+            directory (KerasHub's layout or this package's earlier one), a preset on a hub
+            (`hf://owner/repo`, `kaggle://owner/model/keras/variant`: see
+            `keras_stylegan.zoo.hub`), a `.pkl` file in either of NVIDIA's official formats, a
+            `.keras` file, or an http(s) URL of an official pickle.
         discriminator: also return the discriminator.
         progress: show a progress bar while downloading.
 
@@ -156,7 +128,9 @@ def load(model, discriminator=False, progress=True):
     from keras_stylegan.zoo.download import download
 
     model = os.fspath(model)
-    if os.path.exists(model):
+    if hub.is_hub_uri(model):
+        g, d, _ = presets.load_preset(hub.fetch_preset(model, discriminator=discriminator), discriminator=discriminator)
+    elif os.path.exists(model):
         g, d = _from_file(model, discriminator)
     elif _is_url(model):
         g, d = _from_file(download(model, progress=progress), discriminator)
