@@ -22,27 +22,21 @@ import weakref
 
 import numpy as np
 
-from keras_stylegan.utils.checks import check_positive_int, check_psi
+from keras_stylegan.utils.checks import (NOISE_MODES, check_noise_mode, check_positive_int, check_psi,
+                                         check_truncation_cutoff)
+from keras_stylegan.utils.images import MODES as IMAGE_MODES
+from keras_stylegan.utils.images import to_pil_image, to_uint8
 from keras_stylegan.utils.shapes import block_name, block_shapes
 
 # Style layers grouped by the long side of their block (Karras et al. 2019, section 3.1).
 STYLE_GROUPS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, math.inf)}
-IMAGE_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 ANIMATION_EXTENSIONS = (".gif", ".mp4")
-NOISE_MODES = ("const", "random", "none")
 MAX_SEED = 2**32 - 1  # np.random.RandomState accepts seeds in [0, 2**32)
 MAX_FRAMES = 100_000  # frames of one animation (all are held in memory)
 MAX_MIX_CELLS = 10_000  # rows x columns of a style-mixing grid
 MAX_NOISE_DRAWS = 1_000  # draws per row of a noise figure
 MAX_SEEDS = 100_000  # seeds per call: counted before any list is built, so "0-4294967295" fails at once
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
-
-
-def check_noise_mode(noise_mode):
-    # Checked here, not with the layer's own check, so that this module imports without TensorFlow.
-    if noise_mode not in NOISE_MODES:
-        raise ValueError(f"`noise_mode` must be one of {NOISE_MODES}. Received: {noise_mode!r}")
-    return noise_mode
 
 
 def _parse_ranges(text, name, max_count=MAX_SEEDS):
@@ -102,11 +96,6 @@ def seeds_to_z(seeds, z_dim):
     return np.concatenate([np.random.RandomState(s).randn(1, z_dim) for s in parse_seeds(seeds)]).astype("float32")
 
 
-def to_uint8(images):
-    """[-1, 1] images -> uint8, NVIDIA's `(x * 127.5 + 128).clip(0, 255)` (truncating)."""
-    return np.clip(np.asarray(images, "float32") * 127.5 + 128, 0, 255).astype(np.uint8)
-
-
 def check_class_label(generator, class_label):
     """`class_label` is `None` or a class index in `[0, num_classes)` of a conditional generator.
 
@@ -126,16 +115,6 @@ def check_class_label(generator, class_label):
         raise ValueError(f"`class_label` must be a class index in [0, {generator.num_classes}) for this "
                          f"conditional model. Received: {class_label!r}")
     return int(class_label)
-
-
-def _check_cutoff(truncation_cutoff):
-    if truncation_cutoff is None:
-        return None
-    if isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, (int, np.integer)) \
-            or truncation_cutoff < 0:
-        raise ValueError(f"`truncation_cutoff` must be None or a style-layer index >= 0. "
-                         f"Received: {truncation_cutoff!r}")
-    return int(truncation_cutoff)
 
 
 def _labels(generator, class_label, seeds):
@@ -174,7 +153,7 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     from keras import ops
 
     seeds = parse_seeds(seeds)
-    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    truncation_cutoff = check_truncation_cutoff(truncation_cutoff)
     z = seeds_to_z(seeds, generator.z_dim)
     ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
@@ -300,7 +279,7 @@ def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_m
     images = []
     for i in range(0, len(z), batch_size):
         ws = generator.mapping(z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size],
-                               psi=check_psi(psi), truncation_cutoff=_check_cutoff(truncation_cutoff))
+                               psi=check_psi(psi), truncation_cutoff=check_truncation_cutoff(truncation_cutoff))
         images.append(synthesis(ws))
     if not images:
         return np.zeros((0, *generator.resolution, generator.channels), "float32")
@@ -350,7 +329,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     psi = check_psi(psi)
     check_noise_mode(noise_mode)
     check_class_label(generator, class_label)  # before the progress bar starts
-    _check_cutoff(truncation_cutoff)
+    check_truncation_cutoff(truncation_cutoff)
     synthesis = compiled_synthesis(generator, noise_mode)
     images = []
     for i in _batches(len(seeds), batch_size, progress):  # map per batch: ws of many seeds are large
@@ -457,25 +436,6 @@ def _write_atomically(path, write):
     return path
 
 
-def _as_image_array(array):
-    array = np.asarray(array)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[-1] not in IMAGE_MODES:
-        raise ValueError(f"`array` must be [H, W] or [H, W, C] with C in 1-4. Received shape: {array.shape}")
-    if array.dtype != np.uint8:
-        raise ValueError(f"`array` must be uint8 (see `to_uint8`). Received dtype: {array.dtype}")
-    return array
-
-
-def _pil_image(array):
-    from PIL import Image
-
-    array = _as_image_array(array)
-    mode = IMAGE_MODES[array.shape[-1]]
-    return Image.fromarray(array[..., 0] if mode == "L" else array, mode)
-
-
 def save_image(array, path):
     """Writes a uint8 image atomically; the mode follows the channels (L, LA, RGB, RGBA).
 
@@ -493,7 +453,7 @@ def save_image(array, path):
     from PIL import Image
 
     check_output_path(path)
-    image = _pil_image(array)
+    image = to_pil_image(array)
     fmt = Image.registered_extensions()[os.path.splitext(path)[1].lower()]
     return _write_atomically(path, lambda tmp: image.save(tmp, format=fmt))
 
@@ -669,7 +629,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
         raise ValueError(f"`frames` must be at most {MAX_FRAMES}. Received: {frames}")
     check_class_label(generator, class_label)
     check_psi(psi)
-    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    truncation_cutoff = check_truncation_cutoff(truncation_cutoff)
     check_noise_mode(noise_mode)
     if space not in ("z", "w"):
         raise ValueError(f"`space` must be 'z' or 'w'. Received: {space!r}")
@@ -732,7 +692,7 @@ def save_animation(frames, path, fps=30):
         raise ValueError(f"`fps` must be a number in (0, 1000]. Received: {fps!r}")
     if len(frames) == 0:
         raise ValueError("`frames` must hold at least one frame. Received: 0 frames")
-    images = [_pil_image(frame) for frame in frames]
+    images = [to_pil_image(frame) for frame in frames]
     if os.path.splitext(path)[1].lower() == ".gif":
         # GIF has no gray+alpha mode; RGBA becomes palette + transparency in Pillow.
         images = [im.convert("RGBA") if im.mode == "LA" else im for im in images]
@@ -797,13 +757,14 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     ((4, 16, 16, 3), (16, 16))
     """
     num_draws = check_positive_int("num_draws", num_draws)
-    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    truncation_cutoff = check_truncation_cutoff(truncation_cutoff)
     if num_draws > MAX_NOISE_DRAWS:
         raise ValueError(f"`num_draws` must be at most {MAX_NOISE_DRAWS}. Received: {num_draws}")
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")
-    from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
+    from keras_stylegan.layers.noise import restored_noise
+    from keras_stylegan.networks.synthesis import noise_layers_by_block
 
     blocks = noise_layers_by_block(generator)
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]

@@ -222,7 +222,7 @@ def scan_source(source):
     return SourceListing(f"{kind} {path}", kind, path, tuple(names), labels)
 
 
-def _canonical(image):
+def canonical_image(image):
     """Decodes fully (so truncated files fail here) and returns an L, LA, RGB or RGBA image."""
     image.load()
     mode = image.mode
@@ -236,7 +236,7 @@ def _canonical(image):
     return image.convert({"La": "LA", "RGBa": "RGBA"}.get(mode, "RGB"))
 
 
-def _fit(image, size, fit):
+def fit_image(image, size, fit):
     """Center-crops to the target aspect (`fit="crop"`), then resizes to `size = (width, height)`."""
     width, height = image.size
     box = (0, 0, width, height)
@@ -260,9 +260,9 @@ def _decode(read, name, size, fit):
         image = read(name)
         if not isinstance(image, Image.Image):
             image = Image.open(io.BytesIO(image))
-        image = _canonical(image)
+        image = canonical_image(image)
         upscaled = image.size[0] < size[0] or image.size[1] < size[1]
-        pixels = np.asarray(_fit(image, size, fit), np.uint8)
+        pixels = np.asarray(fit_image(image, size, fit), np.uint8)
     except Exception:  # Pillow raises many types for bad files; any of them means "unreadable"
         return None
     return (pixels[..., None] if pixels.ndim == 2 else pixels), upscaled

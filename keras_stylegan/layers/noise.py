@@ -6,14 +6,7 @@ import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
-
-NOISE_MODES = ("random", "const", "none")
-
-
-def check_noise_mode(noise_mode):
-    if noise_mode not in NOISE_MODES:
-        raise ValueError(f"noise_mode must be one of {NOISE_MODES}. Received: {noise_mode!r}")
-    return noise_mode
+from keras_stylegan.utils.checks import NOISE_MODES, check_noise_mode  # noqa: F401 - public here too
 
 
 @register
@@ -84,19 +77,6 @@ class NoiseInjection(keras.layers.Layer):
 def noise_layers(model):
     """Every `NoiseInjection` layer inside `model` (a network or block), in build order."""
     return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, NoiseInjection)]
-
-
-def noise_layers_by_block(generator):
-    """The `NoiseInjection` layers of each synthesis block of `generator`, smallest block first.
-
-    This is the order in which sampling and the metrics draw noise maps, so a seed means the same maps everywhere.
-    """
-    return [noise_layers(block) for block in generator.synthesis.blocks]
-
-
-def synthesis_noise_layers(generator):
-    """All `NoiseInjection` layers of `generator`, flat, in `noise_layers_by_block` order."""
-    return [layer for block in noise_layers_by_block(generator) for layer in block]
 
 
 @contextlib.contextmanager

@@ -40,7 +40,8 @@ def _generated_batches(generator, num_images, batch_size, seed, progress, real_l
     The noise maps are drawn from `seed` too (fresh per batch, then restored), so results repeat.
     """
     rng = np.random.default_rng(seed)
-    from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
+    from keras_stylegan.layers.noise import restored_noise  # TensorFlow loads here
+    from keras_stylegan.networks.synthesis import synthesis_noise_layers
 
     noise = synthesis_noise_layers(generator)
     starts = range(0, num_images, batch_size)

@@ -119,7 +119,8 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     num_samples = check_positive_int("num_samples", num_samples)
     batch_size = check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
-    from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
+    from keras_stylegan.layers.noise import restored_noise  # TensorFlow loads here
+    from keras_stylegan.networks.synthesis import synthesis_noise_layers
 
     noise = synthesis_noise_layers(generator) if randomize_noise else []
     if distance is None:  # before the progress bar: loading VGG16's weights can fail (offline)

@@ -175,12 +175,11 @@ def _from_file(path):
 
 def _from_card(name):
     from keras_stylegan.zoo import load
-    from keras_stylegan.zoo.api import _packaged_preset
-    from keras_stylegan.zoo.registry import get_card
+    from keras_stylegan.zoo.registry import get_card, packaged_preset_path
 
     card = get_card(name)  # an unknown name: the registry's one-line error
     if card.source_format == "preset":
-        start = _from_directory(_packaged_preset(card))
+        start = _from_directory(packaged_preset_path(card))
     else:
         with_d = card.discriminator is not None
         loaded = load(card.name, discriminator=with_d)

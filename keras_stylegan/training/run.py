@@ -27,7 +27,7 @@ from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options
-from keras_stylegan.training.stylegan import StyleGAN, _multi_worker
+from keras_stylegan.training.stylegan import StyleGAN, is_multi_worker
 from keras_stylegan.utils.files import atomic_path, remove_stale_temporaries
 from keras_stylegan.utils.shapes import format_resolution
 
@@ -439,7 +439,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     if stored is None and is_chief:
         _save_grid(images[: config.grid_size], resolution, os.path.join(outdir, "reals.png"))
     with strategy.scope():
-        if _multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
+        if is_multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
             _broadcast_from_chief(strategy, gan)
 
     nimg = int(gan.nimg.numpy())

@@ -31,6 +31,37 @@ def check_finite_number(name, value, minimum=None, minimum_open=False):
     return number
 
 
+NOISE_MODES = ("const", "random", "none")  # the stored maps, fresh draws, or no noise (NVIDIA's names)
+
+
+def check_noise_mode(noise_mode):
+    """`noise_mode` if it is one of `NOISE_MODES`, else a clear error.
+
+    Example:
+    >>> check_noise_mode("const")
+    'const'
+    """
+    if noise_mode not in NOISE_MODES:
+        raise ValueError(f"`noise_mode` must be one of {NOISE_MODES}. Received: {noise_mode!r}")
+    return noise_mode
+
+
+def check_truncation_cutoff(truncation_cutoff):
+    """`None` or a style-layer index >= 0 (as an int): the layers below it are truncated.
+
+    Example:
+    >>> check_truncation_cutoff(8)
+    8
+    """
+    if truncation_cutoff is None:
+        return None
+    if isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, (int, np.integer)) \
+            or truncation_cutoff < 0:
+        raise ValueError(f"`truncation_cutoff` must be None or a style-layer index >= 0. "
+                         f"Received: {truncation_cutoff!r}")
+    return int(truncation_cutoff)
+
+
 MAX_PSI = 100.0  # |psi| beyond this only overflows: w_avg + psi * (w - w_avg) leaves any useful range
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_stylegan import Discriminator, Generator
-from keras_stylegan.layers.noise import synthesis_noise_layers
+from keras_stylegan.networks.synthesis import synthesis_noise_layers
 
 TINY = dict(z_dim=16, w_dim=16, channel_base=128, channel_max=16, mapping_layers=2)
 
