@@ -19,6 +19,7 @@ from typing import Optional
 from keras_stylegan.training.schedule import (
     STYLEGAN_LEARNING_RATE, STYLEGAN_LEARNING_RATE_BASE, STYLEGAN_MINIBATCH, STYLEGAN_MINIBATCH_BASE, Schedule,
 )
+from keras_stylegan.utils.checks import GENERATOR_RENAMED_KEYWORDS, with_renamed_keys
 from keras_stylegan.utils.shapes import parse_resolution
 
 ARCHITECTURES = ("stylegan2", "stylegan")
@@ -374,6 +375,10 @@ class TrainingConfig:
                 known["batch_table"] = {int(k): int(v) for k, v in values["batch_schedule"].items()}
             if known.get("learning_rate") is None:
                 known["learning_rate"] = 0.0025 if values.get("architecture", "stylegan2") == "stylegan2" else 0.001
+        network_kwargs = known.get("network_kwargs")
+        if isinstance(network_kwargs, dict) and isinstance(network_kwargs.get("generator"), dict):
+            generator_kwargs = with_renamed_keys(network_kwargs["generator"], GENERATOR_RENAMED_KEYWORDS)
+            known["network_kwargs"] = dict(network_kwargs, generator=generator_kwargs)  # runs of earlier versions
         for name in ("batch_table", "learning_rate_table"):
             if isinstance(known.get(name), dict):
                 known[name] = {int(k) if str(k).isdigit() else k: v for k, v in known[name].items()}

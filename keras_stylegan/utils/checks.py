@@ -1,4 +1,6 @@
 """Argument checks shared by the library; free of Keras so the CLI can check input before TensorFlow loads."""
+import warnings
+
 import numpy as np
 
 
@@ -81,3 +83,52 @@ def check_psi(psi):
     if isinstance(psi, bool) or not np.isfinite(number) or abs(number) > MAX_PSI:
         raise ValueError(f"`psi` must be a finite number within [-{MAX_PSI:g}, {MAX_PSI:g}]. Received: {psi!r}")
     return number
+
+
+# Keywords renamed for one vocabulary (issue 20): `architecture` is stylegan/stylegan2/stylegan3 and
+# `block_architecture` the layout of the blocks (orig/skip/resnet; StyleGAN3: t/r), in every network.
+GENERATOR_RENAMED_KEYWORDS = {"synthesis_architecture": "block_architecture"}
+
+
+def with_renamed_keys(config, renames):
+    """A copy of a saved `config` dict with old key names replaced by the new ones, silently.
+
+    For files written before a rename (`.keras` files, presets, `training_options.json`): the user
+    wrote no old keyword, so there is nothing to warn about.
+
+    Example:
+    >>> with_renamed_keys({"synthesis_architecture": "orig"}, GENERATOR_RENAMED_KEYWORDS)
+    {'block_architecture': 'orig'}
+    """
+    config = dict(config)
+    for old, new in renames.items():
+        if old in config:
+            value = config.pop(old)
+            config.setdefault(new, value)
+    return config
+
+
+def renamed_keyword(kwargs, old, new, value, where, stacklevel=3):
+    """The value of keyword `new`, taking the deprecated spelling `old` out of `kwargs` if it is there.
+
+    `old` still works, with a `DeprecationWarning` naming the new keyword; giving both with different
+    values is an error. `value` is what the caller received for `new` (`None`: not given).
+
+    Example:
+    >>> import warnings
+    >>> options = {"synthesis_architecture": "orig"}
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     renamed_keyword(options, "synthesis_architecture", "block_architecture", None, "Generator")
+    'orig'
+    >>> options
+    {}
+    """
+    if old not in kwargs:
+        return value
+    old_value = kwargs.pop(old)
+    warnings.warn(f"{where}: `{old}` is deprecated; use `{new}`.", DeprecationWarning, stacklevel=stacklevel)
+    if value is not None and value != old_value:
+        raise ValueError(f"{where}: `{old}` is the old name of `{new}`; pass one of them. Received: {old}="
+                         f"{old_value!r}, {new}={value!r}")
+    return old_value

@@ -447,8 +447,8 @@ def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
         mapping_lr_multiplier=float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
         channel_base=int_setting(synthesis, "channel_base", f"{where} synthesis_kwargs", 32768, 1, MAX_CHANNEL_BASE),
         channel_max=int_setting(synthesis, "channel_max", f"{where} synthesis_kwargs", 512, 1),
-        synthesis_architecture=choice_setting(synthesis, "architecture", f"{where} synthesis_kwargs", "skip",
-                                               ("orig", "skip", "resnet")),
+        block_architecture=choice_setting(synthesis, "architecture", f"{where} synthesis_kwargs", "skip",
+                                           ("orig", "skip", "resnet")),
         conv_clamp=float_setting(synthesis, "conv_clamp", f"{where} synthesis_kwargs", None, optional=True),
         w_avg_beta=float_setting(mapping, "w_avg_beta", f"{where} mapping_kwargs", 0.995, -1.0, 1.0),
     )
@@ -571,7 +571,7 @@ def generator_config_from_tf(flat, static_kwargs, where="Gs static_kwargs"):
         if "blur_filter" in static_kwargs:
             config["resample_filter"] = _filter_setting(static_kwargs, "blur_filter", where)
     else:
-        config["synthesis_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
+        config["block_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
         config.update(_tf_stylegan2_resampling(static_kwargs, where))
     return _validate_config(config, where)
 

@@ -46,7 +46,7 @@ def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
 
     Example:
     >>> generator_config_from_torch(dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3,
-    ...                                  conv_kernel=1, use_radial_filters=True))["synthesis_architecture"]
+    ...                                  conv_kernel=1, use_radial_filters=True))["block_architecture"]
     'r'
     """
     check_init_kwargs(init_kwargs, where)
@@ -75,7 +75,7 @@ def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
     clamp = float_setting(init_kwargs, "conv_clamp", where, None, optional=True) if "conv_clamp" in init_kwargs \
         else 256.0
     return dict(
-        architecture="stylegan3", synthesis_architecture=config,
+        architecture="stylegan3", block_architecture=config,
         resolution=resolution_setting(init_kwargs, "img_resolution", where),
         channels=int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
         z_dim=int_setting(init_kwargs, "z_dim", where), w_dim=int_setting(init_kwargs, "w_dim", where, minimum=1),
@@ -99,7 +99,7 @@ def minimum_generator_weights(config):
 
     Example:
     >>> minimum_generator_weights(dict(resolution=16, z_dim=4, w_dim=4, mapping_layers=1, channel_base=64,
-    ...                                channel_max=4, channels=3, synthesis_architecture="t"))
+    ...                                channel_max=4, channels=3, block_architecture="t"))
     2156
     """
     from keras_stylegan.networks.stylegan3 import layer_specs
@@ -107,7 +107,7 @@ def minimum_generator_weights(config):
     z_dim, w_dim, layers = config["z_dim"], config["w_dim"], config["mapping_layers"]
     embed = config.get("num_classes", 0) * w_dim
     mapping = embed + (((z_dim + (w_dim if embed else 0)) * w_dim + (layers - 1) * w_dim * w_dim) if layers else 0)
-    kernel = 1 if config.get("synthesis_architecture") == "r" else 3
+    kernel = 1 if config.get("block_architecture") == "r" else 3
     widths = [int(c) for c in layer_specs(config["resolution"], config.get("channels", 3), config["channel_base"],
                                           config["channel_max"], FIXED_SYNTHESIS_SETTINGS["num_layers"])["channels"]]
     synthesis = widths[0] * widths[0] + w_dim * 4  # input: channel mix, affine
