@@ -12,6 +12,7 @@ the resolution and the device count), `stylegan2`, `paper256`, `paper512`, `pape
 minibatch and learning rate) and `cpu` the same schedule with a small network.
 """
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Optional
@@ -19,7 +20,8 @@ from typing import Optional
 from keras_stylegan.training.schedule import (
     STYLEGAN_LEARNING_RATE, STYLEGAN_LEARNING_RATE_BASE, STYLEGAN_MINIBATCH, STYLEGAN_MINIBATCH_BASE, Schedule,
 )
-from keras_stylegan.utils.checks import GENERATOR_RENAMED_KEYWORDS, with_renamed_keys
+from keras_stylegan.utils.checks import (GENERATOR_RENAMED_KEYWORDS, TRAINING_RENAMED_KEYWORDS, renamed_keyword,
+                                         with_renamed_keys)
 from keras_stylegan.utils.shapes import parse_resolution
 
 ARCHITECTURES = ("stylegan2", "stylegan")
@@ -93,7 +95,8 @@ class TrainingConfig:
             at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
         conv_clamp: activation clamp (NVIDIA: 256 in every stylegan2-ada preset).
-        d_architecture: discriminator blocks, `"resnet"` (`cifar`: `"orig"`).
+        d_block_architecture: the StyleGAN2 discriminator's blocks, `"resnet"` (`cifar`: `"orig"`).
+            The old name `d_architecture` still works, with a `DeprecationWarning`.
         mbstd_group_size: minibatch-stddev group (0 = off).
         ema_kimg, ema_rampup: generator EMA half-life and rampup.
         style_mixing_prob: style-mixing regularization probability.
@@ -139,7 +142,7 @@ class TrainingConfig:
     z_dim: Optional[int] = None
     w_dim: Optional[int] = None
     conv_clamp: Optional[float] = None
-    d_architecture: Optional[str] = None
+    d_block_architecture: Optional[str] = None
     mbstd_group_size: Optional[int] = None
     ema_kimg: Optional[float] = None
     ema_rampup: Optional[float] = None
@@ -194,8 +197,8 @@ class TrainingConfig:
         _choice(self, "loss", LOSSES)
         _choice(self, "augment", AUGMENT_MODES)
         _choice(self, "fit", FITS)
-        if self.d_architecture is not None:
-            _choice(self, "d_architecture", D_ARCHITECTURES)
+        if self.d_block_architecture is not None:
+            _choice(self, "d_block_architecture", D_ARCHITECTURES)
         if not isinstance(self.augpipe, str) or not self.augpipe:
             raise ConfigError("augpipe", f"`augpipe` must be a pipeline name. Received: {self.augpipe!r}")
         known = _augment_pipelines()
@@ -298,7 +301,7 @@ class TrainingConfig:
             mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
             w_dim=self.w_dim or spec.get("zdim", 512),
             conv_clamp=self.conv_clamp if self.conv_clamp is not None else (256.0 if stylegan2 else None),
-            d_architecture=self.d_architecture or ("orig" if cifar else "resnet"),
+            d_block_architecture=self.d_block_architecture or ("orig" if cifar else "resnet"),
             mbstd_group_size=self.mbstd_group_size if self.mbstd_group_size is not None else spec["mbstd"],
             ema_kimg=self.ema_kimg if self.ema_kimg is not None else spec["ema"],
             ema_rampup=self.ema_rampup if self.ema_rampup is not None else spec["ramp"],
@@ -363,13 +366,14 @@ class TrainingConfig:
         if not isinstance(values, dict):
             raise ConfigError("training_options", "training options must be a JSON object")
         names = {field.name for field in dataclasses.fields(cls)}
+        values = with_renamed_keys(values, TRAINING_RENAMED_KEYWORDS)  # runs of earlier versions
         known = {k: v for k, v in values.items() if k in names}
         if "cfg" not in values:  # written before TrainingConfig: what those runs used
             known["cfg"] = "legacy"
             known.setdefault("conditional", bool(values.get("num_classes")))
             known.setdefault("mbstd_group_size", 4)
             known.setdefault("r1_interval", 16 if values.get("architecture", "stylegan2") == "stylegan2" else 1)
-            known.setdefault("d_architecture", "resnet")
+            known.setdefault("d_block_architecture", "resnet")
             known.setdefault("conv_clamp", None)
             if values.get("batch_schedule"):
                 known["batch_table"] = {int(k): int(v) for k, v in values["batch_schedule"].items()}
@@ -392,6 +396,7 @@ class TrainingConfig:
 
     def replace(self, **changes):
         """A copy with some options changed (unknown names refused)."""
+        changes = renamed_options(changes)
         names = {field.name for field in dataclasses.fields(self)}
         unknown = sorted(set(changes) - names)
         if unknown:
@@ -412,6 +417,35 @@ class TrainingConfig:
                 + (f" freezed={self.freezed}" if self.freezed else "")
                 + (f" freeze_g={self.freeze_g}" if self.freeze_g else "")
                 + ("" if self.loss == "logistic" else f" loss={self.loss}"))
+
+
+def renamed_options(options, stacklevel=4):
+    """`options` (field -> value) with the old names of renamed fields replaced, each with a `DeprecationWarning`.
+
+    Example:
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     renamed_options({"d_architecture": "orig"})
+    {'d_block_architecture': 'orig'}
+    """
+    options = dict(options)
+    for old, new in TRAINING_RENAMED_KEYWORDS.items():
+        if old in options:
+            options[new] = renamed_keyword(options, old, new, options.get(new), "TrainingConfig",
+                                           stacklevel=stacklevel)
+    return options
+
+
+_dataclass_init = TrainingConfig.__init__
+
+
+@functools.wraps(_dataclass_init)
+def _init_with_old_names(self, *args, **kwargs):
+    _dataclass_init(self, *args, **renamed_options(kwargs))
+
+
+TrainingConfig.__init__ = _init_with_old_names  # `TrainingConfig(d_architecture=...)` still works, with a warning
 
 
 def changed_options(stored, requested, names):

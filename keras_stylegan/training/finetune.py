@@ -209,7 +209,7 @@ def source_settings(start):
     if start.discriminator is not None:
         d = start.discriminator.get_config()
         if d["architecture"] == "stylegan2":
-            fields["d_architecture"] = d["block_architecture"]
+            fields["d_block_architecture"] = d["block_architecture"]
         extras["discriminator"] = {k: d[k] for k, default in _D_EXTRAS.items() if d.get(k, default) != default}
         if d["num_classes"] and d.get("cmap_dim") is not None:
             extras["discriminator"]["cmap_dim"] = d["cmap_dim"]

@@ -26,7 +26,7 @@ from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options
+from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options, renamed_options
 from keras_stylegan.training.stylegan import StyleGAN, is_multi_worker
 from keras_stylegan.utils.files import atomic_path, remove_stale_temporaries
 from keras_stylegan.utils.shapes import format_resolution
@@ -116,7 +116,8 @@ def build_gan(options, schedule=None):
     extra = config.network_kwargs or {}  # arguments a fine-tuning source needs beyond the config's fields
     generator = Generator(z_dim=config.z_dim, w_dim=config.w_dim, mapping_layers=config.mapping_layers,
                           num_classes=config.num_classes, name="generator", **dict(net, **extra.get("generator", {})))
-    d_extra = {} if config.architecture == "stylegan" else dict(block_architecture=config.d_architecture or "resnet")
+    d_extra = {} if config.architecture == "stylegan" else \
+        dict(block_architecture=config.d_block_architecture or "resnet")
     mbstd = 4 if config.mbstd_group_size is None else config.mbstd_group_size
     discriminator = Discriminator(num_classes=config.num_classes, name="discriminator", mbstd_group_size=mbstd,
                                   **dict(net, **d_extra, **extra.get("discriminator", {})))
@@ -278,6 +279,7 @@ def _requested_config(config, options, override):
         raise ValueError(f"`config` must be a TrainingConfig. Received: {type(config).__name__}")
     defaults = TrainingConfig()
     explicit = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
+    options = renamed_options(options, stacklevel=5)
     requested = config.replace(**options)
     explicit |= set(options)
     override = dict(override or {})
@@ -287,7 +289,8 @@ def _requested_config(config, options, override):
 
 
 # Fields a fine-tuning source fixes that cannot be adapted: asked for with another value, they are refused.
-_SOURCE_FIXED = ("architecture", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "d_architecture")
+_SOURCE_FIXED = ("architecture", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max",
+                 "d_block_architecture")
 
 
 def _fine_tuning_config(requested, explicit, start):

@@ -88,6 +88,7 @@ def check_psi(psi):
 # Keywords renamed for one vocabulary (issue 20): `architecture` is stylegan/stylegan2/stylegan3 and
 # `block_architecture` the layout of the blocks (orig/skip/resnet; StyleGAN3: t/r), in every network.
 GENERATOR_RENAMED_KEYWORDS = {"synthesis_architecture": "block_architecture"}
+TRAINING_RENAMED_KEYWORDS = {"d_architecture": "d_block_architecture"}  # TrainingConfig fields
 
 
 def with_renamed_keys(config, renames):

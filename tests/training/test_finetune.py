@@ -97,7 +97,7 @@ def test_pickle_source_gives_g_g_ema_d_and_its_architecture(pickle_source):
     fields, _ = source_settings(start)
     assert fields == dict(architecture="stylegan2", resolution=(16, 16), channels=3, z_dim=8, w_dim=8,
                           mapping_layers=2, channel_base=64, channel_max=8, conditional=False,
-                          d_architecture="resnet")
+                          d_block_architecture="resnet")
 
 
 def test_preset_source_without_discriminator_and_its_extra_network_arguments(tmp_path):
@@ -109,7 +109,7 @@ def test_preset_source_without_discriminator_and_its_extra_network_arguments(tmp
     assert_same_weights(start.generator, g)  # G starts as a copy of G_ema
     fields, extras = source_settings(start)
     assert extras == {"generator": {"block_architecture": "orig", "w_avg_beta": 0.9}}
-    assert "d_architecture" not in fields
+    assert "d_block_architecture" not in fields
     # The run builds exactly the source's generator (a default one would be 'skip' and not load).
     config = TrainingConfig(cfg="cpu", **fields, network_kwargs=extras).resolve()
     gan = build_gan(config)
