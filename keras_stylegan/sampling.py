@@ -180,7 +180,9 @@ def compiled_synthesis(generator, noise_mode="const"):
 
     Returns:
         A function of ws `[N, num_ws, w_dim]` (NumPy) returning float32 images `[N, H, W, C]`
-        (NumPy, `[-1, 1]` scale).
+        (NumPy, `[-1, 1]` scale). Its optional second argument `noise` is a list of noise maps,
+        one per noise layer in `synthesis_noise_layers` order, each `[N or 1, H, W, 1]`: they
+        replace the stored or drawn noise (except with `noise_mode="none"`).
 
     Example:
     >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
@@ -196,7 +198,7 @@ def compiled_synthesis(generator, noise_mode="const"):
     run = functions[noise_mode]
     # The cached function reaches the network through a weak reference (the cache must not keep
     # it alive); the returned one holds it, so it works even when the generator is dropped.
-    return lambda ws, _network=network: run(ws)
+    return lambda ws, noise=None, _network=network: run(ws, noise)
 
 
 def _compile_synthesis(generator, noise_mode):
@@ -211,13 +213,15 @@ def _compile_synthesis(generator, noise_mode):
         import jax
 
         @jax.jit
-        def run(trainable, non_trainable, ws):
-            return network_ref().stateless_call(trainable, non_trainable, ws, noise_mode=noise_mode)
+        def run(trainable, non_trainable, ws, noise):
+            return network_ref().stateless_call(trainable, non_trainable, ws, noise_mode=noise_mode,
+                                                **_noise_argument(noise))
 
-        def synthesis(ws):
+        def synthesis(ws, noise=None):
             network = network_ref()
             images, non_trainable = run([v.value for v in network.trainable_variables],
-                                        [v.value for v in network.non_trainable_variables], _as_float32(ws))
+                                        [v.value for v in network.non_trainable_variables], _as_float32(ws),
+                                        _noise_maps(noise))
             for variable, value in zip(network.non_trainable_variables, non_trainable):
                 variable.assign(value)  # the seed generators' state, when noise is random
             return _as_float32(images)
@@ -227,20 +231,34 @@ def _compile_synthesis(generator, noise_mode):
         import tensorflow as tf
 
         # The cache holds this function under the network: only a weak reference may point back.
-        run = tf.function(lambda ws: network_ref()(ws, noise_mode=noise_mode), reduce_retracing=True)
-        return lambda ws: _as_float32(run(_as_float32(ws)))
+        run = tf.function(lambda ws, noise: network_ref()(ws, noise_mode=noise_mode, **_noise_argument(noise)),
+                          reduce_retracing=True)
+        return lambda ws, noise=None: _as_float32(run(_as_float32(ws), _noise_maps(noise)))
     if backend == "torch":
         import torch
 
-        def synthesis(ws):
+        def synthesis(ws, noise=None):
             with torch.no_grad():
-                return _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode))
+                return _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode,
+                                                 **_noise_argument(_noise_maps(noise))))
 
         return synthesis
-    return lambda ws: _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode))
+    return lambda ws, noise=None: _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode,
+                                                            **_noise_argument(_noise_maps(noise))))
 
 
-def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="const", batch_size=8):
+def _noise_maps(noise):
+    """Explicit noise maps as float32 arrays, or `None`."""
+    return None if noise is None else [np.asarray(m, "float32") for m in noise]
+
+
+def _noise_argument(noise):
+    # Passed only when given: StyleGAN3's synthesis has no noise inputs (and no `noise` argument).
+    return {} if noise is None else {"noise": noise}
+
+
+def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="const", batch_size=8,
+             noise=None):
     """Fast `generator(z, ...)`: float images `[N, H, W, C]` (NumPy, `[-1, 1]`) through a compiled synthesis.
 
     The same images as the Keras call `generator(z, labels=labels, psi=psi, noise_mode=noise_mode)`
@@ -256,6 +274,9 @@ def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_m
         truncation_cutoff: truncate only layers below this index (`None`: all).
         noise_mode: `"const"` (default here, reproducible), `"random"` or `"none"`.
         batch_size: images per forward pass.
+        noise: explicit noise maps instead of the stored or drawn ones, one per noise layer in
+            `synthesis_noise_layers` order, each `[N, H, W, 1]` (sliced per batch) or `[1, H, W, 1]`
+            (the same map for every image).
 
     Returns:
         float32 NumPy array `[N, H, W, C]`.
@@ -275,12 +296,18 @@ def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_m
         raise ValueError(f"`z` must have shape [N, {generator.z_dim}]. Received shape: {z.shape}")
     if labels is not None:
         labels = np.asarray(ops.convert_to_numpy(labels))
+    if noise is not None:
+        noise = [np.asarray(ops.convert_to_numpy(m), "float32") for m in noise]
+        if any(m.ndim != 4 or len(m) not in (1, len(z)) for m in noise):
+            raise ValueError(f"`noise` maps must be [N, H, W, 1] or [1, H, W, 1] with N = {len(z)}. Received shapes: "
+                             f"{[m.shape for m in noise]}")
     synthesis = compiled_synthesis(generator, noise_mode)
     images = []
     for i in range(0, len(z), batch_size):
         ws = generator.mapping(z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size],
                                psi=check_psi(psi), truncation_cutoff=check_truncation_cutoff(truncation_cutoff))
-        images.append(synthesis(ws))
+        batch_noise = None if noise is None else [m if len(m) == 1 else m[i: i + batch_size] for m in noise]
+        images.append(synthesis(ws, batch_noise))
     if not images:
         return np.zeros((0, *generator.resolution, generator.channels), "float32")
     return np.concatenate(images)
@@ -730,8 +757,8 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
                     hold="const", class_label=None):
     """Stochastic variation: one w, several noise draws (Karras et al. 2019, figures 4 and 5).
 
-    Noise maps are drawn from `RandomState(seed)` after z (so results are reproducible) and
-    fed through the layers' stored-noise path; the stored maps are restored afterwards.
+    Noise maps are drawn from `RandomState(seed)` after z (so results are reproducible) and passed
+    to the synthesis network explicitly (`noise=`); the stored maps are never changed.
 
     Args:
         generator: a `keras_stylegan.Generator`.
@@ -763,30 +790,35 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")
-    from keras_stylegan.layers.noise import restored_noise
     from keras_stylegan.networks.synthesis import noise_layers_by_block
 
     blocks = noise_layers_by_block(generator)
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]
-    varied = [layer for i in varied_blocks for layer in blocks[i]]
-    held = [layer for i, layers in enumerate(blocks) if i not in varied_blocks for layer in layers]
     seed = parse_seeds([seed])[0]
     rng = np.random.RandomState(seed)
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
     ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
-    synthesis = compiled_synthesis(generator, "const")  # the varied maps are assigned to the stored noise
+    synthesis = compiled_synthesis(generator, "const")  # every map is passed explicitly
+
+    def stored(layer):
+        return np.asarray(layer.noise_const.numpy(), "float32")
+
+    def zeros(layer):
+        return np.zeros(layer.noise_const.shape, "float32")
+
     images = []
-    with restored_noise(varied + held):
-        for layer in held if hold == "none" else ():
-            layer.noise_const.assign(np.zeros(layer.noise_const.shape, "float32"))
-        for _ in range(num_draws):
-            for layer in varied:  # "const" keeps the stored maps
-                if noise_mode == "random":
-                    layer.noise_const.assign(rng.randn(*layer.noise_const.shape).astype("float32"))
-                elif noise_mode == "none":
-                    layer.noise_const.assign(np.zeros(layer.noise_const.shape, "float32"))
-            images.append(to_uint8(synthesis(ws))[0])
+    for _ in range(num_draws):
+        maps = []
+        for i, layers in enumerate(blocks):
+            for layer in layers:
+                if i not in varied_blocks:
+                    maps.append(zeros(layer) if hold == "none" else stored(layer))
+                elif noise_mode == "random":
+                    maps.append(rng.randn(*layer.noise_const.shape).astype("float32"))
+                else:
+                    maps.append(zeros(layer) if noise_mode == "none" else stored(layer))
+        images.append(to_uint8(synthesis(ws, [m[None, :, :, None] for m in maps]))[0])
     images = np.stack(images)
     return images, _std_map(images)
 

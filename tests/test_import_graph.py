@@ -201,3 +201,10 @@ def test_image_and_noise_helpers_do_not_reach_into_the_network(module):
     # A layer file or the sampling helpers must not know the generator's shape (`generator.synthesis.blocks`):
     # which noise layers a network has is the network's to say.
     assert "synthesis.blocks" not in MODULES[module].read_text(encoding="utf-8")
+
+
+def test_no_module_swaps_the_stored_noise_maps():
+    # Figures and metrics pass `noise=` to the synthesis network (as the trainer does) instead of
+    # assigning new `noise_const` maps and restoring them afterwards.
+    swapping = [module for module, path in MODULES.items() if "noise_const.assign" in path.read_text(encoding="utf-8")]
+    assert not swapping, f"modules that overwrite stored noise maps: {swapping}"

@@ -1,8 +1,5 @@
 """Per-pixel noise injection with learned strength (Karras et al. 2019, section 3.2)."""
-import contextlib
-
 import keras
-import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
@@ -77,21 +74,3 @@ class NoiseInjection(keras.layers.Layer):
 def noise_layers(model):
     """Every `NoiseInjection` layer inside `model` (a network or block), in build order."""
     return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, NoiseInjection)]
-
-
-@contextlib.contextmanager
-def restored_noise(layers):
-    """Puts the stored `noise_const` maps of `layers` back after a temporary change.
-
-    Example:
-    >>> from keras_stylegan import Generator
-    >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, mapping_layers=1, channel_base=32, channel_max=8)
-    >>> with restored_noise(noise_layers(g)):
-    ...     pass  # e.g. re-draw noise_const for one figure
-    """
-    saved = [np.array(layer.noise_const.numpy()) for layer in layers]
-    try:
-        yield
-    finally:
-        for layer, value in zip(layers, saved):
-            layer.noise_const.assign(value)

@@ -469,7 +469,7 @@ def noise_layers_by_block(generator):
     >>> [len(layers) for layers in noise_layers_by_block(generator)]
     [1, 2, 2]
     """
-    return [noise_layers(block) for block in generator.synthesis.blocks]
+    return [noise_layers(block) for block in getattr(generator.synthesis, "blocks", ())]  # StyleGAN3: none
 
 
 def synthesis_noise_layers(generator):
