@@ -17,12 +17,12 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from keras_stylegan.utils.images import MODES, to_pil_image, to_uint8
 from keras_stylegan.utils.shapes import format_resolution, parse_resolution
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 ARRAY_EXTENSIONS = (".npz", ".npy")
 FITS = ("crop", "resize")
-MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # channel count -> Pillow mode
 MAX_WORKERS = 8
 MAX_CLASSES = 65_536  # class ids must lie in [0, MAX_CLASSES): a stray huge id would size a model's embedding
 _LABELS_FORMAT = "NVIDIA's format {'labels': [[path, class], ...]} with int classes"
@@ -159,7 +159,7 @@ def _check_array(array, where):
     if bad:  # NaN would silently become pixel value 0 (or 255 for inf)
         raise ValueError(f"images in {where} hold {bad} NaN or infinite value(s); float pixels must be finite "
                          "numbers in [-1, 1]")
-    return np.round((np.clip(array, -1, 1) + 1) * 127.5).astype(np.uint8)
+    return to_uint8(array)  # the one float -> uint8 conversion (exact for pixels saved as u / 127.5 - 1)
 
 
 def scan_source(source):
@@ -348,8 +348,7 @@ def read_images(source, resolution, channels=None, fit="crop"):
             results = [(image, False) for image in array]  # nothing to resample
         else:
             def read(name):
-                pixels = array[int(name[1:])]
-                return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, MODES[pixels.shape[-1]])
+                return to_pil_image(array[int(name[1:])])
             results = [_decode(read, name, (width, height), fit) for name in listing.names]
     else:
         archive = zipfile.ZipFile(listing.path) if listing.kind == "zip" else None
