@@ -196,18 +196,6 @@ class Generator(keras.Model):
 
         return load(preset, **kwargs)
 
-    @property
-    def synthesis_architecture(self):
-        """Deprecated: the old name of `block_architecture`."""
-        warnings.warn("Generator.synthesis_architecture is deprecated; use `block_architecture`.", DeprecationWarning,
-                      stacklevel=2)
-        return self.block_architecture
-
-    @classmethod
-    def from_config(cls, config):
-        # Files saved before the rename (`.keras`, presets) load silently: the user wrote no old keyword.
-        return super().from_config(with_renamed_keys(config, GENERATOR_RENAMED_KEYWORDS))
-
     @staticmethod
     def mix(ws, mix_ws, cutoff):
         """Style mixing: layers `[0, cutoff)` from `ws`, layers `[cutoff, num_ws)` from `mix_ws`."""
@@ -228,3 +216,15 @@ class Generator(keras.Model):
             fused_scale=self.fused_scale, w_avg_beta=self.w_avg_beta,
         )
         return config
+
+    @property
+    def synthesis_architecture(self):
+        """Deprecated: the old name of `block_architecture`."""
+        warnings.warn("Generator.synthesis_architecture is deprecated; use `block_architecture`.", DeprecationWarning,
+                      stacklevel=2)
+        return self.block_architecture
+
+    @classmethod
+    def from_config(cls, config):
+        # Files saved before the rename (`.keras`, presets) load silently: the user wrote no old keyword.
+        return super().from_config(with_renamed_keys(config, GENERATOR_RENAMED_KEYWORDS))
