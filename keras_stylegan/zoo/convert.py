@@ -383,7 +383,7 @@ def int_setting(kwargs, key, where, default=_REQUIRED, minimum=0, maximum=MAX_WI
     return int(value)
 
 
-_int_setting = int_setting  # the old name, still imported by zoo/api.py (another change owns that file)
+_int_setting = int_setting  # the old name, still imported by zoo/api.py or zoo/presets.py (another change)
 
 
 def float_setting(kwargs, key, where, default, minimum=0.0, maximum=math.inf, optional=False):
