@@ -1,6 +1,6 @@
 """`kstylegan project`: find the latent (W or W+) of a real image."""
+import contextlib
 import os
-import tempfile
 
 import click
 import numpy as np
@@ -16,21 +16,14 @@ def _writable_outdir(outdir):
     return check_writable_dir(outdir, f"to --outdir {outdir}")
 
 
-def _to_pil(pixels):
-    from PIL import Image
-
-    from keras_stylegan.data.images import MODES
-
-    return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, MODES[pixels.shape[-1]])
-
-
 def _video_frames(result):
     """Target | projection side by side, as RGB (alpha composited onto black), at most 256 px high."""
     from keras_stylegan.data.images import convert_channels
+    from keras_stylegan.utils.images import to_pil_image
 
     snapshots = [r["image"] for r in result.history if "image" in r]
     target = convert_channels(result.target, 3)
-    frames = [_to_pil(np.concatenate([target, convert_channels(image, 3)], axis=1)) for image in snapshots]
+    frames = [to_pil_image(np.concatenate([target, convert_channels(image, 3)], axis=1)) for image in snapshots]
     scale = min(1.0, MAX_VIDEO_HEIGHT / target.shape[0])
     if scale < 1:
         frames = [f.resize((round(f.width * scale), round(f.height * scale))) for f in frames]
@@ -39,28 +32,25 @@ def _video_frames(result):
 
 def _write_outputs(outdir, result, save_video):
     """Writes every file under a temporary name first, then renames them all into place."""
+    from keras_stylegan.utils.files import atomic_path
+    from keras_stylegan.utils.images import to_pil_image
+
     writers = {
         "projected_w.npz": lambda f: np.savez(f, w=result.ws.astype(np.float32)),
-        "proj.png": lambda f: _to_pil(result.image).save(f, format="PNG"),
-        "target.png": lambda f: _to_pil(result.target).save(f, format="PNG"),
+        "proj.png": lambda f: to_pil_image(result.image).save(f, format="PNG"),
+        "target.png": lambda f: to_pil_image(result.target).save(f, format="PNG"),
     }
     if save_video:
         frames = _video_frames(result)
         writers["proj.gif"] = lambda f: frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
                                                        duration=100, loop=0)
-    temporary = {}
-    try:
+    # Each atomic_path renames its file when its context exits: all of them after the last write
+    # succeeded, none (every temporary removed) if any write fails.
+    with contextlib.ExitStack() as stack:
         for name, write in writers.items():
-            fd, temporary[name] = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
-            with os.fdopen(fd, "wb") as f:
+            tmp = stack.enter_context(atomic_path(os.path.join(outdir, name)))
+            with open(tmp, "wb") as f:
                 write(f)
-            os.chmod(temporary[name], 0o644)  # mkstemp makes 0600; outputs are ordinary files
-        for name, path in temporary.items():
-            os.replace(path, os.path.join(outdir, name))
-    finally:
-        for path in temporary.values():
-            if os.path.exists(path):
-                os.remove(path)
     return [os.path.join(outdir, name) for name in writers]
 
 

@@ -14,8 +14,9 @@ from keras_stylegan.cli.common import OneLineCommand, one_line_errors
 
 _CHOICES = dict(
     cfg=("auto", "stylegan2", "paper256", "paper512", "paper1024", "cifar", "cpu", "t", "r"),
-    architecture=("stylegan2", "stylegan", "stylegan3"), loss=("logistic", "wgan-gp", "r3gan"), augment=("ada", "fixed", "none"),
-    fit=("crop", "resize"), d_architecture=("resnet", "skip", "orig"), freeze_g=("mapping", "coarse"),
+    architecture=("stylegan2", "stylegan", "stylegan3"), loss=("logistic", "wgan-gp", "r3gan"),
+    augment=("ada", "fixed", "none"), fit=("crop", "resize"), d_block_architecture=("resnet", "skip", "orig"),
+    freeze_g=("mapping", "coarse"),
 )
 
 # (flag, TrainingConfig field, type, help). "flag" types are on/off switches.
@@ -49,8 +50,8 @@ OPTIONS = [
     ("--zdim", "z_dim", click.INT, "Latent width [default: the preset's]."),
     ("--wdim", "w_dim", click.INT, "Intermediate latent width [default: the preset's]."),
     ("--clamp", "conv_clamp", click.FLOAT, "Activation clamp [default: 256 StyleGAN2, none StyleGAN]."),
-    ("--d-arch", "d_architecture", click.Choice(_CHOICES["d_architecture"]),
-     "StyleGAN2 discriminator blocks [default: resnet; cifar: orig]."),
+    ("--d-block", "d_block_architecture", click.Choice(_CHOICES["d_block_architecture"]),
+     "StyleGAN2 discriminator block architecture [default: resnet; cifar: orig]."),
     ("--mbstd", "mbstd_group_size", click.INT, "Minibatch-stddev group size, 0 off [default: the preset's]."),
     ("--ema", "ema_kimg", click.FLOAT, "Generator EMA half-life in kimg [default: the preset's]."),
     ("--ema-rampup", "ema_rampup", click.FLOAT, "EMA rampup ratio [default: the preset's]."),
@@ -79,16 +80,27 @@ OPTIONS = [
     ("--freeze-g", "freeze_g", click.Choice(_CHOICES["freeze_g"]),
      "Do not train G's mapping network, or its coarse (4x4 and 8x8) blocks."),
 ]
+# Old flags (issue 20's one vocabulary) -> the flags that replaced them; still accepted, with a warning.
+RENAMED_FLAGS = {"--d-arch": "--d-block"}
 FLAGS = {field: flag for flag, field, _, _ in OPTIONS}
 _ROWS = {flag.lstrip("-"): (field, kind) for flag, field, kind, _ in OPTIONS}
 _ROWS.update({field: (field, kind) for _, field, kind, _ in OPTIONS})
+_ROWS.update({old.lstrip("-"): _ROWS[new.lstrip("-")] for old, new in RENAMED_FLAGS.items()})
+_ROWS.update({"d_architecture": _ROWS["d_block_architecture"]})  # the old field name, in --override
 
 
 def _param_name(field):
     return "opt_" + field
 
 
+def _old_param_name(flag):
+    return "old_" + flag.lstrip("-").replace("-", "_")
+
+
 def _add_options(function):
+    for old, new in RENAMED_FLAGS.items():
+        kind = _ROWS[new.lstrip("-")][1]
+        function = click.option(old, _old_param_name(old), type=kind, default=None, hidden=True)(function)
     for flag, field, kind, help_text in reversed(OPTIONS):
         if kind == "flag":
             function = click.option(flag, _param_name(field), is_flag=True, default=False, help=help_text)(function)
@@ -152,6 +164,14 @@ def train_command(ctx, data, outdir, overrides, strategy, **params):
         source = ctx.get_parameter_source(_param_name(field))
         if source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
             given[field] = params[_param_name(field)]
+    for old, new in RENAMED_FLAGS.items():
+        if ctx.get_parameter_source(_old_param_name(old)) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            field = _ROWS[new.lstrip("-")][0]
+            value = params[_old_param_name(old)]
+            if field in given and given[field] != value:
+                raise ValueError(f"{old} is the old name of {new}; pass one of them")
+            click.echo(f"Warning: {old} is deprecated; use {new}.", err=True)
+            given[field] = value
     if "lod_training_kimg" in given and "lod_transition_kimg" not in given:
         given["lod_transition_kimg"] = given["lod_training_kimg"]
     override = dict(parse_override(text, ctx) for text in overrides)

@@ -22,27 +22,21 @@ import weakref
 
 import numpy as np
 
-from keras_stylegan.utils.checks import check_positive_int, check_psi
+from keras_stylegan.utils.checks import (NOISE_MODES, check_noise_mode, check_positive_int, check_psi,
+                                         check_truncation_cutoff)
+from keras_stylegan.utils.images import MODES as IMAGE_MODES
+from keras_stylegan.utils.images import to_pil_image, to_uint8
 from keras_stylegan.utils.shapes import block_name, block_shapes
 
 # Style layers grouped by the long side of their block (Karras et al. 2019, section 3.1).
 STYLE_GROUPS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, math.inf)}
-IMAGE_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 ANIMATION_EXTENSIONS = (".gif", ".mp4")
-NOISE_MODES = ("const", "random", "none")
 MAX_SEED = 2**32 - 1  # np.random.RandomState accepts seeds in [0, 2**32)
 MAX_FRAMES = 100_000  # frames of one animation (all are held in memory)
 MAX_MIX_CELLS = 10_000  # rows x columns of a style-mixing grid
 MAX_NOISE_DRAWS = 1_000  # draws per row of a noise figure
 MAX_SEEDS = 100_000  # seeds per call: counted before any list is built, so "0-4294967295" fails at once
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
-
-
-def check_noise_mode(noise_mode):
-    # Checked here, not with the layer's own check, so that this module imports without TensorFlow.
-    if noise_mode not in NOISE_MODES:
-        raise ValueError(f"`noise_mode` must be one of {NOISE_MODES}. Received: {noise_mode!r}")
-    return noise_mode
 
 
 def _parse_ranges(text, name, max_count=MAX_SEEDS):
@@ -102,11 +96,6 @@ def seeds_to_z(seeds, z_dim):
     return np.concatenate([np.random.RandomState(s).randn(1, z_dim) for s in parse_seeds(seeds)]).astype("float32")
 
 
-def to_uint8(images):
-    """[-1, 1] images -> uint8, NVIDIA's `(x * 127.5 + 128).clip(0, 255)` (truncating)."""
-    return np.clip(np.asarray(images, "float32") * 127.5 + 128, 0, 255).astype(np.uint8)
-
-
 def check_class_label(generator, class_label):
     """`class_label` is `None` or a class index in `[0, num_classes)` of a conditional generator.
 
@@ -126,16 +115,6 @@ def check_class_label(generator, class_label):
         raise ValueError(f"`class_label` must be a class index in [0, {generator.num_classes}) for this "
                          f"conditional model. Received: {class_label!r}")
     return int(class_label)
-
-
-def _check_cutoff(truncation_cutoff):
-    if truncation_cutoff is None:
-        return None
-    if isinstance(truncation_cutoff, bool) or not isinstance(truncation_cutoff, (int, np.integer)) \
-            or truncation_cutoff < 0:
-        raise ValueError(f"`truncation_cutoff` must be None or a style-layer index >= 0. "
-                         f"Received: {truncation_cutoff!r}")
-    return int(truncation_cutoff)
 
 
 def _labels(generator, class_label, seeds):
@@ -174,7 +153,7 @@ def map_seeds(generator, seeds, psi=1.0, truncation_cutoff=None, class_label=Non
     from keras import ops
 
     seeds = parse_seeds(seeds)
-    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    truncation_cutoff = check_truncation_cutoff(truncation_cutoff)
     z = seeds_to_z(seeds, generator.z_dim)
     ws = generator.mapping(z, labels=_labels(generator, class_label, seeds), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
@@ -201,7 +180,9 @@ def compiled_synthesis(generator, noise_mode="const"):
 
     Returns:
         A function of ws `[N, num_ws, w_dim]` (NumPy) returning float32 images `[N, H, W, C]`
-        (NumPy, `[-1, 1]` scale).
+        (NumPy, `[-1, 1]` scale). Its optional second argument `noise` is a list of noise maps,
+        one per noise layer in `synthesis_noise_layers` order, each `[N or 1, H, W, 1]`: they
+        replace the stored or drawn noise (except with `noise_mode="none"`).
 
     Example:
     >>> g = keras_stylegan.Generator(resolution=16, z_dim=16, w_dim=16, channel_base=64, channel_max=16)
@@ -217,7 +198,7 @@ def compiled_synthesis(generator, noise_mode="const"):
     run = functions[noise_mode]
     # The cached function reaches the network through a weak reference (the cache must not keep
     # it alive); the returned one holds it, so it works even when the generator is dropped.
-    return lambda ws, _network=network: run(ws)
+    return lambda ws, noise=None, _network=network: run(ws, noise)
 
 
 def _compile_synthesis(generator, noise_mode):
@@ -232,13 +213,15 @@ def _compile_synthesis(generator, noise_mode):
         import jax
 
         @jax.jit
-        def run(trainable, non_trainable, ws):
-            return network_ref().stateless_call(trainable, non_trainable, ws, noise_mode=noise_mode)
+        def run(trainable, non_trainable, ws, noise):
+            return network_ref().stateless_call(trainable, non_trainable, ws, noise_mode=noise_mode,
+                                                **_noise_argument(noise))
 
-        def synthesis(ws):
+        def synthesis(ws, noise=None):
             network = network_ref()
             images, non_trainable = run([v.value for v in network.trainable_variables],
-                                        [v.value for v in network.non_trainable_variables], _as_float32(ws))
+                                        [v.value for v in network.non_trainable_variables], _as_float32(ws),
+                                        _noise_maps(noise))
             for variable, value in zip(network.non_trainable_variables, non_trainable):
                 variable.assign(value)  # the seed generators' state, when noise is random
             return _as_float32(images)
@@ -248,20 +231,34 @@ def _compile_synthesis(generator, noise_mode):
         import tensorflow as tf
 
         # The cache holds this function under the network: only a weak reference may point back.
-        run = tf.function(lambda ws: network_ref()(ws, noise_mode=noise_mode), reduce_retracing=True)
-        return lambda ws: _as_float32(run(_as_float32(ws)))
+        run = tf.function(lambda ws, noise: network_ref()(ws, noise_mode=noise_mode, **_noise_argument(noise)),
+                          reduce_retracing=True)
+        return lambda ws, noise=None: _as_float32(run(_as_float32(ws), _noise_maps(noise)))
     if backend == "torch":
         import torch
 
-        def synthesis(ws):
+        def synthesis(ws, noise=None):
             with torch.no_grad():
-                return _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode))
+                return _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode,
+                                                 **_noise_argument(_noise_maps(noise))))
 
         return synthesis
-    return lambda ws: _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode))
+    return lambda ws, noise=None: _as_float32(network_ref()(_as_float32(ws), noise_mode=noise_mode,
+                                                            **_noise_argument(_noise_maps(noise))))
 
 
-def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="const", batch_size=8):
+def _noise_maps(noise):
+    """Explicit noise maps as float32 arrays, or `None`."""
+    return None if noise is None else [np.asarray(m, "float32") for m in noise]
+
+
+def _noise_argument(noise):
+    # Passed only when given: StyleGAN3's synthesis has no noise inputs (and no `noise` argument).
+    return {} if noise is None else {"noise": noise}
+
+
+def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_mode="const", batch_size=8,
+             noise=None):
     """Fast `generator(z, ...)`: float images `[N, H, W, C]` (NumPy, `[-1, 1]`) through a compiled synthesis.
 
     The same images as the Keras call `generator(z, labels=labels, psi=psi, noise_mode=noise_mode)`
@@ -277,6 +274,9 @@ def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_m
         truncation_cutoff: truncate only layers below this index (`None`: all).
         noise_mode: `"const"` (default here, reproducible), `"random"` or `"none"`.
         batch_size: images per forward pass.
+        noise: explicit noise maps instead of the stored or drawn ones, one per noise layer in
+            `synthesis_noise_layers` order, each `[N, H, W, 1]` (sliced per batch) or `[1, H, W, 1]`
+            (the same map for every image).
 
     Returns:
         float32 NumPy array `[N, H, W, C]`.
@@ -296,12 +296,18 @@ def generate(generator, z, labels=None, psi=1.0, truncation_cutoff=None, noise_m
         raise ValueError(f"`z` must have shape [N, {generator.z_dim}]. Received shape: {z.shape}")
     if labels is not None:
         labels = np.asarray(ops.convert_to_numpy(labels))
+    if noise is not None:
+        noise = [np.asarray(ops.convert_to_numpy(m), "float32") for m in noise]
+        if any(m.ndim != 4 or len(m) not in (1, len(z)) for m in noise):
+            raise ValueError(f"`noise` maps must be [N, H, W, 1] or [1, H, W, 1] with N = {len(z)}. Received shapes: "
+                             f"{[m.shape for m in noise]}")
     synthesis = compiled_synthesis(generator, noise_mode)
     images = []
     for i in range(0, len(z), batch_size):
         ws = generator.mapping(z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size],
-                               psi=check_psi(psi), truncation_cutoff=_check_cutoff(truncation_cutoff))
-        images.append(synthesis(ws))
+                               psi=check_psi(psi), truncation_cutoff=check_truncation_cutoff(truncation_cutoff))
+        batch_noise = None if noise is None else [m if len(m) == 1 else m[i: i + batch_size] for m in noise]
+        images.append(synthesis(ws, batch_noise))
     if not images:
         return np.zeros((0, *generator.resolution, generator.channels), "float32")
     return np.concatenate(images)
@@ -350,7 +356,7 @@ def generate_images(generator, seeds, psi=1.0, truncation_cutoff=None, noise_mod
     psi = check_psi(psi)
     check_noise_mode(noise_mode)
     check_class_label(generator, class_label)  # before the progress bar starts
-    _check_cutoff(truncation_cutoff)
+    check_truncation_cutoff(truncation_cutoff)
     synthesis = compiled_synthesis(generator, noise_mode)
     images = []
     for i in _batches(len(seeds), batch_size, progress):  # map per batch: ws of many seeds are large
@@ -457,25 +463,6 @@ def _write_atomically(path, write):
     return path
 
 
-def _as_image_array(array):
-    array = np.asarray(array)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[-1] not in IMAGE_MODES:
-        raise ValueError(f"`array` must be [H, W] or [H, W, C] with C in 1-4. Received shape: {array.shape}")
-    if array.dtype != np.uint8:
-        raise ValueError(f"`array` must be uint8 (see `to_uint8`). Received dtype: {array.dtype}")
-    return array
-
-
-def _pil_image(array):
-    from PIL import Image
-
-    array = _as_image_array(array)
-    mode = IMAGE_MODES[array.shape[-1]]
-    return Image.fromarray(array[..., 0] if mode == "L" else array, mode)
-
-
 def save_image(array, path):
     """Writes a uint8 image atomically; the mode follows the channels (L, LA, RGB, RGBA).
 
@@ -493,7 +480,7 @@ def save_image(array, path):
     from PIL import Image
 
     check_output_path(path)
-    image = _pil_image(array)
+    image = to_pil_image(array)
     fmt = Image.registered_extensions()[os.path.splitext(path)[1].lower()]
     return _write_atomically(path, lambda tmp: image.save(tmp, format=fmt))
 
@@ -669,7 +656,7 @@ def interpolate(generator, seeds, frames=60, space="z", psi=1.0, truncation_cuto
         raise ValueError(f"`frames` must be at most {MAX_FRAMES}. Received: {frames}")
     check_class_label(generator, class_label)
     check_psi(psi)
-    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    truncation_cutoff = check_truncation_cutoff(truncation_cutoff)
     check_noise_mode(noise_mode)
     if space not in ("z", "w"):
         raise ValueError(f"`space` must be 'z' or 'w'. Received: {space!r}")
@@ -732,7 +719,7 @@ def save_animation(frames, path, fps=30):
         raise ValueError(f"`fps` must be a number in (0, 1000]. Received: {fps!r}")
     if len(frames) == 0:
         raise ValueError("`frames` must hold at least one frame. Received: 0 frames")
-    images = [_pil_image(frame) for frame in frames]
+    images = [to_pil_image(frame) for frame in frames]
     if os.path.splitext(path)[1].lower() == ".gif":
         # GIF has no gray+alpha mode; RGBA becomes palette + transparency in Pillow.
         images = [im.convert("RGBA") if im.mode == "LA" else im for im in images]
@@ -770,8 +757,8 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
                     hold="const", class_label=None):
     """Stochastic variation: one w, several noise draws (Karras et al. 2019, figures 4 and 5).
 
-    Noise maps are drawn from `RandomState(seed)` after z (so results are reproducible) and
-    fed through the layers' stored-noise path; the stored maps are restored afterwards.
+    Noise maps are drawn from `RandomState(seed)` after z (so results are reproducible) and passed
+    to the synthesis network explicitly (`noise=`); the stored maps are never changed.
 
     Args:
         generator: a `keras_stylegan.Generator`.
@@ -797,35 +784,41 @@ def noise_variation(generator, seed, num_draws=8, psi=1.0, truncation_cutoff=Non
     ((4, 16, 16, 3), (16, 16))
     """
     num_draws = check_positive_int("num_draws", num_draws)
-    truncation_cutoff = _check_cutoff(truncation_cutoff)
+    truncation_cutoff = check_truncation_cutoff(truncation_cutoff)
     if num_draws > MAX_NOISE_DRAWS:
         raise ValueError(f"`num_draws` must be at most {MAX_NOISE_DRAWS}. Received: {num_draws}")
     check_noise_mode(noise_mode)
     if hold not in ("const", "none"):
         raise ValueError(f"`hold` must be 'const' or 'none'. Received: {hold!r}")
-    from keras_stylegan.layers.noise import noise_layers_by_block, restored_noise
+    from keras_stylegan.networks.synthesis import noise_layers_by_block
 
     blocks = noise_layers_by_block(generator)
     varied_blocks = range(len(blocks)) if block is None else [_block_index(generator, block)]
-    varied = [layer for i in varied_blocks for layer in blocks[i]]
-    held = [layer for i, layers in enumerate(blocks) if i not in varied_blocks for layer in layers]
     seed = parse_seeds([seed])[0]
     rng = np.random.RandomState(seed)
     z = rng.randn(1, generator.z_dim).astype("float32")  # the same z as generate_images for this seed
     ws = generator.mapping(z, labels=_labels(generator, class_label, [seed]), psi=check_psi(psi),
                            truncation_cutoff=truncation_cutoff)
-    synthesis = compiled_synthesis(generator, "const")  # the varied maps are assigned to the stored noise
+    synthesis = compiled_synthesis(generator, "const")  # every map is passed explicitly
+
+    def stored(layer):
+        return np.asarray(layer.noise_const.numpy(), "float32")
+
+    def zeros(layer):
+        return np.zeros(layer.noise_const.shape, "float32")
+
     images = []
-    with restored_noise(varied + held):
-        for layer in held if hold == "none" else ():
-            layer.noise_const.assign(np.zeros(layer.noise_const.shape, "float32"))
-        for _ in range(num_draws):
-            for layer in varied:  # "const" keeps the stored maps
-                if noise_mode == "random":
-                    layer.noise_const.assign(rng.randn(*layer.noise_const.shape).astype("float32"))
-                elif noise_mode == "none":
-                    layer.noise_const.assign(np.zeros(layer.noise_const.shape, "float32"))
-            images.append(to_uint8(synthesis(ws))[0])
+    for _ in range(num_draws):
+        maps = []
+        for i, layers in enumerate(blocks):
+            for layer in layers:
+                if i not in varied_blocks:
+                    maps.append(zeros(layer) if hold == "none" else stored(layer))
+                elif noise_mode == "random":
+                    maps.append(rng.randn(*layer.noise_const.shape).astype("float32"))
+                else:
+                    maps.append(zeros(layer) if noise_mode == "none" else stored(layer))
+        images.append(to_uint8(synthesis(ws, [m[None, :, :, None] for m in maps]))[0])
     images = np.stack(images)
     return images, _std_map(images)
 

@@ -3,6 +3,8 @@
 The spy counts Python executions of `SynthesisNetwork.call`: an eager path runs it once per batch,
 a compiled one once per trace.
 """
+import functools
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -23,6 +25,7 @@ def traces(monkeypatch):
     calls = []
     original = SynthesisNetwork.call
 
+    @functools.wraps(original)  # Keras binds call arguments by this signature (noise= may hold tensors)
     def counting_call(self, *args, **kwargs):
         calls.append(args[0].shape[0] if args else None)
         return original(self, *args, **kwargs)

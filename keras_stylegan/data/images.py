@@ -17,12 +17,12 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from keras_stylegan.utils.images import MODES, to_pil_image, to_uint8
 from keras_stylegan.utils.shapes import format_resolution, parse_resolution
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 ARRAY_EXTENSIONS = (".npz", ".npy")
 FITS = ("crop", "resize")
-MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # channel count -> Pillow mode
 MAX_WORKERS = 8
 MAX_CLASSES = 65_536  # class ids must lie in [0, MAX_CLASSES): a stray huge id would size a model's embedding
 _LABELS_FORMAT = "NVIDIA's format {'labels': [[path, class], ...]} with int classes"
@@ -159,7 +159,7 @@ def _check_array(array, where):
     if bad:  # NaN would silently become pixel value 0 (or 255 for inf)
         raise ValueError(f"images in {where} hold {bad} NaN or infinite value(s); float pixels must be finite "
                          "numbers in [-1, 1]")
-    return np.round((np.clip(array, -1, 1) + 1) * 127.5).astype(np.uint8)
+    return to_uint8(array)  # the one float -> uint8 conversion (exact for pixels saved as u / 127.5 - 1)
 
 
 def scan_source(source):
@@ -222,7 +222,7 @@ def scan_source(source):
     return SourceListing(f"{kind} {path}", kind, path, tuple(names), labels)
 
 
-def _canonical(image):
+def canonical_image(image):
     """Decodes fully (so truncated files fail here) and returns an L, LA, RGB or RGBA image."""
     image.load()
     mode = image.mode
@@ -236,7 +236,7 @@ def _canonical(image):
     return image.convert({"La": "LA", "RGBa": "RGBA"}.get(mode, "RGB"))
 
 
-def _fit(image, size, fit):
+def fit_image(image, size, fit):
     """Center-crops to the target aspect (`fit="crop"`), then resizes to `size = (width, height)`."""
     width, height = image.size
     box = (0, 0, width, height)
@@ -260,9 +260,9 @@ def _decode(read, name, size, fit):
         image = read(name)
         if not isinstance(image, Image.Image):
             image = Image.open(io.BytesIO(image))
-        image = _canonical(image)
+        image = canonical_image(image)
         upscaled = image.size[0] < size[0] or image.size[1] < size[1]
-        pixels = np.asarray(_fit(image, size, fit), np.uint8)
+        pixels = np.asarray(fit_image(image, size, fit), np.uint8)
     except Exception:  # Pillow raises many types for bad files; any of them means "unreadable"
         return None
     return (pixels[..., None] if pixels.ndim == 2 else pixels), upscaled
@@ -348,8 +348,7 @@ def read_images(source, resolution, channels=None, fit="crop"):
             results = [(image, False) for image in array]  # nothing to resample
         else:
             def read(name):
-                pixels = array[int(name[1:])]
-                return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, MODES[pixels.shape[-1]])
+                return to_pil_image(array[int(name[1:])])
             results = [_decode(read, name, (width, height), fit) for name in listing.names]
     else:
         archive = zipfile.ZipFile(listing.path) if listing.kind == "zip" else None

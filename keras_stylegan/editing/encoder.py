@@ -226,7 +226,7 @@ def train_encoder(generator, steps=2000, batch_size=16, encoder=None, w_plus=Fal
     """
     import tensorflow as tf
 
-    from keras_stylegan.projection.projector import w_statistics
+    from keras_stylegan.networks.mapping import w_statistics
 
     steps = check_positive_int("steps", steps)
     batch_size = check_positive_int("batch_size", batch_size)

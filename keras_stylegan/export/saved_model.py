@@ -45,7 +45,7 @@ def check_image_dtype(image_dtype):
 
 
 def to_uint8(images):
-    """[-1, 1] -> uint8 in-graph; the cast truncates like NumPy's `astype`."""
+    """[-1, 1] -> uint8 in-graph: `keras_stylegan.utils.images.to_uint8` as TF ops (the cast truncates the same way)."""
     return tf.cast(tf.clip_by_value(images * 127.5 + 128.0, 0.0, 255.0), tf.uint8)
 
 

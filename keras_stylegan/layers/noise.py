@@ -1,19 +1,9 @@
 """Per-pixel noise injection with learned strength (Karras et al. 2019, section 3.2)."""
-import contextlib
-
 import keras
-import numpy as np
 from keras import ops
 
 from keras_stylegan.layers.serialization import register
-
-NOISE_MODES = ("random", "const", "none")
-
-
-def check_noise_mode(noise_mode):
-    if noise_mode not in NOISE_MODES:
-        raise ValueError(f"noise_mode must be one of {NOISE_MODES}. Received: {noise_mode!r}")
-    return noise_mode
+from keras_stylegan.utils.checks import NOISE_MODES, check_noise_mode  # noqa: F401 - public here too
 
 
 @register
@@ -84,34 +74,3 @@ class NoiseInjection(keras.layers.Layer):
 def noise_layers(model):
     """Every `NoiseInjection` layer inside `model` (a network or block), in build order."""
     return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, NoiseInjection)]
-
-
-def noise_layers_by_block(generator):
-    """The `NoiseInjection` layers of each synthesis block of `generator`, smallest block first.
-
-    This is the order in which sampling and the metrics draw noise maps, so a seed means the same maps everywhere.
-    """
-    return [noise_layers(block) for block in generator.synthesis.blocks]
-
-
-def synthesis_noise_layers(generator):
-    """All `NoiseInjection` layers of `generator`, flat, in `noise_layers_by_block` order."""
-    return [layer for block in noise_layers_by_block(generator) for layer in block]
-
-
-@contextlib.contextmanager
-def restored_noise(layers):
-    """Puts the stored `noise_const` maps of `layers` back after a temporary change.
-
-    Example:
-    >>> from keras_stylegan import Generator
-    >>> g = Generator(resolution=8, channels=3, z_dim=8, w_dim=8, mapping_layers=1, channel_base=32, channel_max=8)
-    >>> with restored_noise(noise_layers(g)):
-    ...     pass  # e.g. re-draw noise_const for one figure
-    """
-    saved = [np.array(layer.noise_const.numpy()) for layer in layers]
-    try:
-        yield
-    finally:
-        for layer, value in zip(layers, saved):
-            layer.noise_const.assign(value)

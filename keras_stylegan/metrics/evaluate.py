@@ -37,25 +37,25 @@ def _generated_batches(generator, num_images, batch_size, seed, progress, real_l
     """uint8 images in batches: Gaussian z, random noise, and classes drawn from `real_labels` as
     NVIDIA's metrics draw them from the dataset (uniform classes without `real_labels`).
 
-    The noise maps are drawn from `seed` too (fresh per batch, then restored), so results repeat.
+    The noise maps are drawn from `seed` too (fresh per batch, one map per layer for the whole batch,
+    as NVIDIA's metrics re-draw the stored maps) and passed explicitly, so results repeat.
     """
     rng = np.random.default_rng(seed)
-    from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
+    from keras_stylegan.networks.synthesis import synthesis_noise_layers  # TensorFlow loads here
 
-    noise = synthesis_noise_layers(generator)
+    noise_shapes = [tuple(layer.noise_const.shape) for layer in synthesis_noise_layers(generator)]
     starts = range(0, num_images, batch_size)
     if progress:
         from tqdm import tqdm
 
         starts = tqdm(starts, desc="generating", unit="batch", leave=False, disable=None)
-    with restored_noise(noise):
-        for start in starts:
-            n = min(batch_size, num_images - start)
-            z = rng.standard_normal([n, generator.z_dim]).astype(np.float32)
-            labels = _generated_labels(rng, n, generator.num_classes, real_labels)
-            for layer in noise:
-                layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
-            yield to_uint8(generate(generator, z, labels=labels, noise_mode="const", batch_size=n))
+    for start in starts:
+        n = min(batch_size, num_images - start)
+        z = rng.standard_normal([n, generator.z_dim]).astype(np.float32)
+        labels = _generated_labels(rng, n, generator.num_classes, real_labels)
+        noise = [rng.standard_normal(shape).astype(np.float32)[None, :, :, None] for shape in noise_shapes]
+        yield to_uint8(generate(generator, z, labels=labels, noise_mode="const", batch_size=n,
+                                noise=noise or None))
 
 
 def compute_metrics(generator, real_images, metrics, num_images=None, feature_extractor=None, ppl_distance=None,

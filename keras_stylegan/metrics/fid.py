@@ -9,7 +9,7 @@ TensorFlow Inception graph (see `features.py`).
 import numpy as np
 
 
-def _check_features(features, name):
+def check_features(features, name):
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or len(features) < 2:
         raise ValueError(f"`{name}` must be [N, D] with N >= 2. Received shape: {features.shape}")
@@ -24,7 +24,7 @@ def feature_statistics(features):
     >>> mean.shape, cov.shape
     ((3,), (3, 3))
     """
-    features = _check_features(features, "features")
+    features = check_features(features, "features")
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -69,7 +69,7 @@ def frechet_inception_distance(features_a, features_b):
     >>> frechet_inception_distance(features, features) < 1e-9
     True
     """
-    features_a, features_b = _check_features(features_a, "features_a"), _check_features(features_b, "features_b")
+    features_a, features_b = check_features(features_a, "features_a"), check_features(features_b, "features_b")
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(f"feature widths differ. Received: {features_a.shape[1]} and {features_b.shape[1]}")
     return frechet_distance(*feature_statistics(features_a), *feature_statistics(features_b))

@@ -7,7 +7,7 @@ Keras' InceptionV3 they are NOT comparable with NVIDIA's tables.
 """
 import numpy as np
 
-from keras_stylegan.metrics.fid import _check_features
+from keras_stylegan.metrics.fid import check_features
 
 
 def polynomial_kernel(x, y):
@@ -36,7 +36,7 @@ def kernel_inception_distance(features_a, features_b, num_subsets=100, max_subse
     >>> kid > 0
     True
     """
-    features_a, features_b = _check_features(features_a, "features_a"), _check_features(features_b, "features_b")
+    features_a, features_b = check_features(features_a, "features_a"), check_features(features_b, "features_b")
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(f"feature widths differ. Received: {features_a.shape[1]} and {features_b.shape[1]}")
     if isinstance(num_subsets, bool) or not isinstance(num_subsets, (int, np.integer)) or num_subsets < 1:

@@ -99,7 +99,7 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
         batch_size: paths per forward pass.
         seed: seed of latents, t and noise.
         randomize_noise: draw fresh noise maps for every batch (shared by both ends of a path),
-            as NVIDIA; the stored maps are restored afterwards.
+            as NVIDIA; they are passed to the synthesis explicitly (the stored maps are not changed).
         progress: show a tqdm bar.
 
     Returns:
@@ -119,9 +119,10 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     num_samples = check_positive_int("num_samples", num_samples)
     batch_size = check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
-    from keras_stylegan.layers.noise import restored_noise, synthesis_noise_layers  # TensorFlow loads here
+    from keras_stylegan.networks.synthesis import synthesis_noise_layers  # TensorFlow loads here
 
-    noise = synthesis_noise_layers(generator) if randomize_noise else []
+    noise_shapes = [tuple(layer.noise_const.shape) for layer in synthesis_noise_layers(generator)] \
+        if randomize_noise else []
     if distance is None:  # before the progress bar: loading VGG16's weights can fail (offline)
         probe = np.zeros((1, *generator.resolution, generator.channels), np.float32)
         distance = perceptual_pair_distance(box_downsample(face_crop(probe) if crop else probe).shape[1:], vgg_weights)
@@ -137,14 +138,14 @@ def perceptual_path_length(generator, num_samples=50000, space="w", sampling="en
     else:
         synthesis = lambda ws: generator.synthesis(ws, noise_mode="const")  # noqa: E731 - duck-typed generators
     distances = []
-    with restored_noise(noise):
-        for start in starts:
-            n = min(batch_size, num_samples - start)
-            for layer in noise:
-                layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
-            images = np.asarray(synthesis(_paths(generator, rng, n, space, sampling, epsilon)), np.float32)
-            images = box_downsample(face_crop(images) if crop else images)
-            distances.append(np.asarray(distance(images[:n], images[n:]), np.float64) / epsilon**2)
+    for start in starts:
+        n = min(batch_size, num_samples - start)
+        # One fresh map per layer for the whole batch, both ends of every path (NVIDIA re-draws the stored maps).
+        noise = [rng.standard_normal(shape).astype(np.float32)[None, :, :, None] for shape in noise_shapes]
+        ws = _paths(generator, rng, n, space, sampling, epsilon)
+        images = np.asarray(synthesis(ws, noise) if noise else synthesis(ws), np.float32)
+        images = box_downsample(face_crop(images) if crop else images)
+        distances.append(np.asarray(distance(images[:n], images[n:]), np.float64) / epsilon**2)
     distances = np.concatenate(distances)
     low, high = np.percentile(distances, 1, method="lower"), np.percentile(distances, 99, method="higher")
     return float(np.mean(distances[(distances >= low) & (distances <= high)]))

@@ -8,7 +8,7 @@ features work here, and numbers from other features are not comparable with thei
 """
 import numpy as np
 
-from keras_stylegan.metrics.fid import _check_features
+from keras_stylegan.metrics.fid import check_features
 
 
 def _distances(a, b):
@@ -48,8 +48,8 @@ def precision_recall(real_features, generated_features, k=3, batch_size=1024):
     >>> precision_recall(points, points)
     {'precision': 1.0, 'recall': 1.0}
     """
-    real = _check_features(real_features, "real_features")
-    generated = _check_features(generated_features, "generated_features")
+    real = check_features(real_features, "real_features")
+    generated = check_features(generated_features, "generated_features")
     if real.shape[1] != generated.shape[1]:
         raise ValueError(f"feature widths differ. Received: {real.shape[1]} and {generated.shape[1]}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < min(len(real), len(generated)):

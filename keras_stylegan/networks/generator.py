@@ -1,4 +1,6 @@
 """The generator: mapping network + synthesis network (Karras et al. 2019, 2020)."""
+import warnings
+
 import keras
 import numpy as np
 from keras import ops
@@ -10,6 +12,7 @@ from keras_stylegan.networks.common import (
 from keras_stylegan.networks.mapping import MappingNetwork, check_psi
 from keras_stylegan.networks.stylegan3 import CONFIGS as STYLEGAN3_CONFIGS, SynthesisNetwork3
 from keras_stylegan.networks.synthesis import SynthesisNetwork
+from keras_stylegan.utils.checks import GENERATOR_RENAMED_KEYWORDS, renamed_keyword, with_renamed_keys
 from keras_stylegan.utils.shapes import parse_resolution
 
 GENERATOR_ARCHITECTURES = ARCHITECTURES + ("stylegan3",)
@@ -50,8 +53,9 @@ class Generator(keras.Model):
             (default 32768 for StyleGAN2 config-f, 16384 for StyleGAN 2019). StyleGAN3 uses
             `min(channel_base / 2 / cutoff, channel_max)` (default 32768 for T, 65536 for R).
         channel_max: channel cap (default 512; 1024 for StyleGAN3-R).
-        synthesis_architecture: StyleGAN2 `"orig"`, `"skip"` (default) or `"resnet"`; StyleGAN3
-            `"t"` (default: 3x3 convs) or `"r"` (1x1 convs, radially symmetric filters).
+        block_architecture: StyleGAN2 `"orig"`, `"skip"` (default) or `"resnet"`; StyleGAN3
+            `"t"` (default: 3x3 convs) or `"r"` (1x1 convs, radially symmetric filters). The old
+            name `synthesis_architecture` still works, with a `DeprecationWarning`.
         resample_filter: FIR taps (default [1,3,3,1]; StyleGAN 2019 blurs with [1,2,1]).
         conv_clamp: activation clamp (StyleGAN2-ADA and StyleGAN3 train with 256).
         fused_modconv: grouped-convolution modulated convolutions.
@@ -88,19 +92,21 @@ class Generator(keras.Model):
 
     def __init__(self, architecture="stylegan2", resolution=1024, channels=3, z_dim=512, w_dim=512, num_classes=0,
                  mapping_layers=None, mapping_lr_multiplier=0.01, channel_base=None, channel_max=None,
-                 synthesis_architecture=None, resample_filter=None, conv_clamp=None, fused_modconv=False,
+                 block_architecture=None, resample_filter=None, conv_clamp=None, fused_modconv=False,
                  fused_scale="auto", w_avg_beta=None, magnitude_ema_beta=None, **kwargs):
+        block_architecture = renamed_keyword(kwargs, "synthesis_architecture", "block_architecture",
+                                             block_architecture, "Generator")
         super().__init__(**kwargs)
         self.architecture = check_choice("architecture", architecture, GENERATOR_ARCHITECTURES)
         stylegan3 = self.architecture == "stylegan3"
-        if synthesis_architecture is None:
-            synthesis_architecture = "t" if stylegan3 else "skip"
+        if block_architecture is None:
+            block_architecture = "t" if stylegan3 else "skip"
         if stylegan3:
-            check_choice("synthesis_architecture", synthesis_architecture, STYLEGAN3_CONFIGS)
+            check_choice("block_architecture", block_architecture, STYLEGAN3_CONFIGS)
             if resample_filter is not None:
                 raise ValueError("`resample_filter` does not apply to StyleGAN3 (its filters are designed per layer). "
                                  f"Received: {resample_filter!r}")
-        variant = f"stylegan3-{synthesis_architecture}" if stylegan3 else self.architecture
+        variant = f"stylegan3-{block_architecture}" if stylegan3 else self.architecture
         mapping_layers = DEFAULT_MAPPING_LAYERS.get(self.architecture, 8) if mapping_layers is None else mapping_layers
         w_avg_beta = DEFAULT_W_AVG_BETA.get(self.architecture, 0.995) if w_avg_beta is None else w_avg_beta
         channel_max = DEFAULT_CHANNEL_MAX.get(variant, 512) if channel_max is None else channel_max
@@ -113,7 +119,7 @@ class Generator(keras.Model):
         self.mapping_lr_multiplier = float(mapping_lr_multiplier)
         self.channel_base = DEFAULT_CHANNEL_BASE[variant] if channel_base is None else channel_base
         self.channel_max = channel_max
-        self.synthesis_architecture = synthesis_architecture
+        self.block_architecture = block_architecture
         self.resample_filter = None if resample_filter is None else [float(v) for v in resample_filter]
         self.conv_clamp = conv_clamp
         self.fused_modconv = bool(fused_modconv)
@@ -125,14 +131,14 @@ class Generator(keras.Model):
         if stylegan3:
             self.synthesis = SynthesisNetwork3(
                 w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, channel_base=self.channel_base,
-                channel_max=self.channel_max, conv_kernel=1 if synthesis_architecture == "r" else 3,
-                use_radial_filters=synthesis_architecture == "r", conv_clamp=self.conv_clamp,
+                channel_max=self.channel_max, conv_kernel=1 if block_architecture == "r" else 3,
+                use_radial_filters=block_architecture == "r", conv_clamp=self.conv_clamp,
                 magnitude_ema_beta=0.999 if magnitude_ema_beta is None else magnitude_ema_beta, name="synthesis",
             )
         else:
             self.synthesis = SynthesisNetwork(
                 w_dim=self.w_dim, resolution=self.resolution, channels=self.channels, architecture=self.architecture,
-                block_architecture=self.synthesis_architecture, channel_base=self.channel_base,
+                block_architecture=self.block_architecture, channel_base=self.channel_base,
                 channel_max=self.channel_max, resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
                 fused_modconv=self.fused_modconv, fused_scale=self.fused_scale, name="synthesis",
             )
@@ -242,8 +248,20 @@ class Generator(keras.Model):
             architecture=self.architecture, resolution=list(self.resolution), channels=self.channels,
             z_dim=self.z_dim, w_dim=self.w_dim, num_classes=self.num_classes, mapping_layers=self.mapping_layers,
             mapping_lr_multiplier=self.mapping_lr_multiplier, channel_base=self.channel_base,
-            channel_max=self.channel_max, synthesis_architecture=self.synthesis_architecture,
+            channel_max=self.channel_max, block_architecture=self.block_architecture,
             resample_filter=self.resample_filter, conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv,
             fused_scale=self.fused_scale, w_avg_beta=self.w_avg_beta, magnitude_ema_beta=self.magnitude_ema_beta,
         )
         return config
+
+    @property
+    def synthesis_architecture(self):
+        """Deprecated: the old name of `block_architecture`."""
+        warnings.warn("Generator.synthesis_architecture is deprecated; use `block_architecture`.", DeprecationWarning,
+                      stacklevel=2)
+        return self.block_architecture
+
+    @classmethod
+    def from_config(cls, config):
+        # Files saved before the rename (`.keras`, presets) load silently: the user wrote no old keyword.
+        return super().from_config(with_renamed_keys(config, GENERATOR_RENAMED_KEYWORDS))

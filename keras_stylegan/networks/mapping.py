@@ -10,6 +10,8 @@ from keras_stylegan.layers.serialization import register
 from keras_stylegan.utils.checks import check_psi
 from keras_stylegan.networks.common import ARCHITECTURES, SQRT2, check_choice, check_positive_int
 
+W_AVG_SAMPLES = 10000  # latents behind `w_statistics` (NVIDIA's projector)
+
 
 def labels_to_onehot(labels, num_classes, dtype):
     """Accepts one-hot/soft labels `[N, num_classes]` or integer class ids `[N]`."""
@@ -134,13 +136,22 @@ class MappingNetwork(keras.layers.Layer):
         x = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
         for fc in self.fcs:
             x = fc(x)
-        if update_w_avg and self.w_avg_beta is not None:
-            batch_mean = ops.mean(ops.cast(x, "float32"), axis=0)
-            self.w_avg.assign(batch_mean + (self.w_avg - batch_mean) * self.w_avg_beta)
+        if update_w_avg:
+            self.update_w_avg(ops.mean(ops.cast(x, "float32"), axis=0))
         if self.num_ws is None:
             return x
         ws = ops.repeat(x[:, None, :], self.num_ws, axis=1)
         return self.truncate(ws, psi, truncation_cutoff)
+
+    def update_w_avg(self, batch_mean):
+        """Moves the tracked `w_avg` towards `batch_mean` (`[w_dim]`): `lerp(batch_mean, w_avg, w_avg_beta)`.
+
+        The one place the average is updated: the call with `update_w_avg=True` and the trainer
+        (which first averages the batch mean over replicas) both come here. No-op without `w_avg_beta`.
+        """
+        if self.w_avg_beta is not None:
+            batch_mean = ops.cast(batch_mean, "float32")
+            self.w_avg.assign(batch_mean + (self.w_avg - batch_mean) * self.w_avg_beta)
 
     def truncate(self, ws, psi=1.0, truncation_cutoff=None):
         """`w_avg + psi * (ws - w_avg)` on layers `[0, truncation_cutoff)`."""
@@ -168,3 +179,27 @@ class MappingNetwork(keras.layers.Layer):
             w_avg_beta=self.w_avg_beta, architecture=self.architecture,
         )
         return config
+
+
+def w_statistics(generator, num_samples=W_AVG_SAMPLES, batch_size=1000):
+    """Mean and spread of w over `num_samples` latents of `generator` (NVIDIA's seed 123).
+
+    A conditional generator's latents cycle through its classes, so the mean is over all of
+    them (as the tracked `w_avg` is). Projection starts from it; encoders are centred on it.
+
+    Returns:
+        `(w_avg [w_dim], w_std)` where `w_std` is the root of the mean squared distance to `w_avg`.
+
+    Example:
+    >>> w_avg, w_std = w_statistics(generator, num_samples=64)
+    >>> w_avg.shape, w_std > 0
+    ((16,), True)
+    """
+    z = np.random.RandomState(123).randn(num_samples, generator.z_dim).astype(np.float32)
+    num_classes = getattr(generator, "num_classes", 0)
+    labels = np.arange(num_samples) % num_classes if num_classes else None
+    ws = np.concatenate([keras.ops.convert_to_numpy(generator.mapping(
+        z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size]))[:, 0]
+        for i in range(0, num_samples, batch_size)])
+    w_avg = ws.mean(axis=0)
+    return w_avg, float(np.sqrt(np.sum((ws - w_avg) ** 2) / num_samples))

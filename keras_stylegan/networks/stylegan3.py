@@ -15,8 +15,6 @@ import keras
 import numpy as np
 from keras import ops
 
-import keras_stylegan  # noqa: F401 - the docstring examples use it
-
 from keras_stylegan.layers.equalized import EqualizedDense
 from keras_stylegan.layers.filtered_lrelu import design_lowpass_filter, filtered_lrelu
 from keras_stylegan.layers.modulation import modulated_conv2d

@@ -11,7 +11,7 @@ from keras import ops
 from keras_stylegan.layers.constant import ConstantInput
 from keras_stylegan.layers.equalized import EqualizedConv2D, EqualizedDense, bias_act
 from keras_stylegan.layers.modulation import AdaIN, ModulatedConv2D
-from keras_stylegan.layers.noise import NoiseInjection, check_noise_mode
+from keras_stylegan.layers.noise import NoiseInjection, check_noise_mode, noise_layers
 from keras_stylegan.layers.rgb import ToRGB
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.layers.upfirdn import setup_filter, upfirdn2d, upsample2d
@@ -346,7 +346,7 @@ class SynthesisNetwork(keras.layers.Layer):
         noise_mode: `"random"`, `"const"` or `"none"`.
         lod: level of detail for StyleGAN 2019 (default: the stored `lod` variable).
         noise: explicit noise maps `[N, H, W, 1]`, one per noise layer in
-            `keras_stylegan.layers.noise.synthesis_noise_layers` order (overrides `noise_mode`
+            `synthesis_noise_layers` order (overrides `noise_mode`
             except `"none"`), e.g. noise drawn for a whole distributed batch and sliced.
         min_lod: a Python int the caller guarantees `lod` never goes below (StyleGAN 2019):
             the blocks finer than that level cannot show, so they are not computed and the
@@ -459,4 +459,23 @@ class SynthesisNetwork(keras.layers.Layer):
         return config
 
 
-__all__ = ["ModulatedLayer", "StyleLayer", "SynthesisBlock", "SynthesisNetwork"]
+def noise_layers_by_block(generator):
+    """The `NoiseInjection` layers of each synthesis block of `generator`, smallest block first.
+
+    This is the order in which sampling, training and the metrics draw noise maps (so a seed means
+    the same maps everywhere) and the order of the synthesis network's `noise=` list.
+
+    Example:
+    >>> [len(layers) for layers in noise_layers_by_block(generator)]
+    [1, 2, 2]
+    """
+    return [noise_layers(block) for block in getattr(generator.synthesis, "blocks", ())]  # StyleGAN3: none
+
+
+def synthesis_noise_layers(generator):
+    """All `NoiseInjection` layers of `generator`, flat, in `noise_layers_by_block` order."""
+    return [layer for block in noise_layers_by_block(generator) for layer in block]
+
+
+__all__ = ["ModulatedLayer", "StyleLayer", "SynthesisBlock", "SynthesisNetwork", "noise_layers_by_block",
+           "synthesis_noise_layers"]

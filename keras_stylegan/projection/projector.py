@@ -16,10 +16,12 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from keras_stylegan.data.images import MODES, _canonical, _fit, convert_channels
+from keras_stylegan.data.images import canonical_image, convert_channels, fit_image
+from keras_stylegan.editing.encoder import load_encoder
 from keras_stylegan.layers.noise import noise_layers
+from keras_stylegan.networks.mapping import W_AVG_SAMPLES, w_statistics  # noqa: F401 - public here too
+from keras_stylegan.utils.images import to_pil_image, to_uint8  # noqa: F401 - public here too
 
-W_AVG_SAMPLES = 10000
 INITIAL_LEARNING_RATE = 0.1
 INITIAL_NOISE_FACTOR = 0.05
 LR_RAMPDOWN_LENGTH = 0.25
@@ -57,11 +59,6 @@ class Projection:
     history: list
 
 
-def to_uint8(images):
-    """[-1, 1] floats -> uint8 (NVIDIA's `(x + 1) * 127.5`, clipped)."""
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1) * 127.5), 0, 255).astype(np.uint8)
-
-
 def read_target(target, channels, resolution):
     """Loads a target image and fits it to a generator: center crop, resize, channel conversion.
 
@@ -86,7 +83,7 @@ def read_target(target, channels, resolution):
             raise FileNotFoundError(f"target image not found: {path}")
         try:
             with Image.open(path) as image:
-                image = _canonical(image)
+                image = canonical_image(image)
         except Exception as e:  # Pillow raises many types for bad files
             raise ValueError(f"target {path} is not a readable image ({type(e).__name__})") from None
     else:
@@ -98,29 +95,10 @@ def read_target(target, channels, resolution):
                              f"Received shape: {pixels.shape}")
         if pixels.dtype != np.uint8:
             raise ValueError(f"target array must be uint8. Received dtype: {pixels.dtype}")
-        image = Image.fromarray(pixels, MODES[1 if pixels.ndim == 2 else pixels.shape[-1]])
+        image = to_pil_image(pixels)
     height, width = resolution
-    pixels = np.asarray(_fit(image, (width, height), "crop"), np.uint8)
+    pixels = np.asarray(fit_image(image, (width, height), "crop"), np.uint8)
     return convert_channels(pixels[..., None] if pixels.ndim == 2 else pixels, channels)
-
-
-def w_statistics(generator, num_samples=W_AVG_SAMPLES, batch_size=1000):
-    """Mean and spread of w over `num_samples` latents (NVIDIA's seed 123).
-
-    A conditional generator's latents cycle through its classes, so the mean is over all of
-    them (as the tracked `w_avg` is) and a projection may end in any class.
-
-    Returns:
-        `(w_avg [w_dim], w_std)` where `w_std` is the root of the mean squared distance to `w_avg`.
-    """
-    z = np.random.RandomState(123).randn(num_samples, generator.z_dim).astype(np.float32)
-    num_classes = getattr(generator, "num_classes", 0)
-    labels = np.arange(num_samples) % num_classes if num_classes else None
-    ws = np.concatenate([keras.ops.convert_to_numpy(generator.mapping(
-        z[i: i + batch_size], labels=None if labels is None else labels[i: i + batch_size]))[:, 0]
-        for i in range(0, num_samples, batch_size)])
-    w_avg = ws.mean(axis=0)
-    return w_avg, float(np.sqrt(np.sum((ws - w_avg) ** 2) / num_samples))
 
 
 def noise_variables(generator):
@@ -268,8 +246,6 @@ def initial_ws(generator, init, target, w_avg, w_plus, encoder=None):
     if isinstance(init, str) and init == "w_avg":
         return np.tile(w_avg, (1, generator.num_ws if w_plus else 1, 1)).astype(np.float32)
     if isinstance(init, str) and init == "encoder":
-        from keras_stylegan.editing.encoder import load_encoder
-
         if encoder is None:
             raise ValueError("init='encoder' needs encoder= (an Encoder or the path of its .keras file)")
         encoder = encoder if isinstance(encoder, keras.Model) else load_encoder(encoder)

@@ -14,6 +14,7 @@ minibatch and learning rate) and `cpu` the same schedule with a small network. W
 (`stylegan3-t`, `stylegan3-r`; `auto` is `t`), `cpu` a small T network.
 """
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Optional
@@ -21,6 +22,8 @@ from typing import Optional
 from keras_stylegan.training.schedule import (
     STYLEGAN_LEARNING_RATE, STYLEGAN_LEARNING_RATE_BASE, STYLEGAN_MINIBATCH, STYLEGAN_MINIBATCH_BASE, Schedule,
 )
+from keras_stylegan.utils.checks import (GENERATOR_RENAMED_KEYWORDS, TRAINING_RENAMED_KEYWORDS, renamed_keyword,
+                                         with_renamed_keys)
 from keras_stylegan.utils.shapes import parse_resolution
 
 ARCHITECTURES = ("stylegan2", "stylegan", "stylegan3")
@@ -112,7 +115,8 @@ class TrainingConfig:
             at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
         conv_clamp: activation clamp (NVIDIA: 256 in every stylegan2-ada preset).
-        d_architecture: discriminator blocks, `"resnet"` (`cifar`: `"orig"`).
+        d_block_architecture: the StyleGAN2 discriminator's blocks, `"resnet"` (`cifar`: `"orig"`).
+            The old name `d_architecture` still works, with a `DeprecationWarning`.
         mbstd_group_size: minibatch-stddev group (0 = off).
         ema_kimg, ema_rampup: generator EMA half-life and rampup.
         style_mixing_prob: style-mixing regularization probability.
@@ -161,7 +165,7 @@ class TrainingConfig:
     z_dim: Optional[int] = None
     w_dim: Optional[int] = None
     conv_clamp: Optional[float] = None
-    d_architecture: Optional[str] = None
+    d_block_architecture: Optional[str] = None
     mbstd_group_size: Optional[int] = None
     ema_kimg: Optional[float] = None
     ema_rampup: Optional[float] = None
@@ -224,8 +228,8 @@ class TrainingConfig:
         _choice(self, "loss", LOSSES)
         _choice(self, "augment", AUGMENT_MODES)
         _choice(self, "fit", FITS)
-        if self.d_architecture is not None:
-            _choice(self, "d_architecture", D_ARCHITECTURES)
+        if self.d_block_architecture is not None:
+            _choice(self, "d_block_architecture", D_ARCHITECTURES)
         if not isinstance(self.augpipe, str) or not self.augpipe:
             raise ConfigError("augpipe", f"`augpipe` must be a pipeline name. Received: {self.augpipe!r}")
         known = _augment_pipelines()
@@ -335,7 +339,7 @@ class TrainingConfig:
             w_dim=self.w_dim or spec.get("zdim", 512),
             conv_clamp=self.conv_clamp if self.conv_clamp is not None else
             (None if self.architecture == "stylegan" else 256.0),
-            d_architecture=self.d_architecture or ("orig" if cifar else "resnet"),
+            d_block_architecture=self.d_block_architecture or ("orig" if cifar else "resnet"),
             mbstd_group_size=self.mbstd_group_size if self.mbstd_group_size is not None else spec["mbstd"],
             ema_kimg=self.ema_kimg if self.ema_kimg is not None else spec["ema"],
             ema_rampup=self.ema_rampup if self.ema_rampup is not None else spec["ramp"],
@@ -408,18 +412,23 @@ class TrainingConfig:
         if not isinstance(values, dict):
             raise ConfigError("training_options", "training options must be a JSON object")
         names = {field.name for field in dataclasses.fields(cls)}
+        values = with_renamed_keys(values, TRAINING_RENAMED_KEYWORDS)  # runs of earlier versions
         known = {k: v for k, v in values.items() if k in names}
         if "cfg" not in values:  # written before TrainingConfig: what those runs used
             known["cfg"] = "legacy"
             known.setdefault("conditional", bool(values.get("num_classes")))
             known.setdefault("mbstd_group_size", 4)
             known.setdefault("r1_interval", 16 if values.get("architecture", "stylegan2") == "stylegan2" else 1)
-            known.setdefault("d_architecture", "resnet")
+            known.setdefault("d_block_architecture", "resnet")
             known.setdefault("conv_clamp", None)
             if values.get("batch_schedule"):
                 known["batch_table"] = {int(k): int(v) for k, v in values["batch_schedule"].items()}
             if known.get("learning_rate") is None:
                 known["learning_rate"] = 0.0025 if values.get("architecture", "stylegan2") == "stylegan2" else 0.001
+        network_kwargs = known.get("network_kwargs")
+        if isinstance(network_kwargs, dict) and isinstance(network_kwargs.get("generator"), dict):
+            generator_kwargs = with_renamed_keys(network_kwargs["generator"], GENERATOR_RENAMED_KEYWORDS)
+            known["network_kwargs"] = dict(network_kwargs, generator=generator_kwargs)  # runs of earlier versions
         for name in ("batch_table", "learning_rate_table"):
             if isinstance(known.get(name), dict):
                 known[name] = {int(k) if str(k).isdigit() else k: v for k, v in known[name].items()}
@@ -433,6 +442,7 @@ class TrainingConfig:
 
     def replace(self, **changes):
         """A copy with some options changed (unknown names refused)."""
+        changes = renamed_options(changes)
         names = {field.name for field in dataclasses.fields(self)}
         unknown = sorted(set(changes) - names)
         if unknown:
@@ -456,6 +466,35 @@ class TrainingConfig:
                 + (f" d_lr={self.d_learning_rate:g}" if self.d_learning_rate is not None else "")
                 + (f" blur={self.blur_sigma:g}/{self.blur_fade_kimg:g}kimg" if self.blur_sigma else "")
                 + ("" if self.loss == "logistic" else f" loss={self.loss}"))
+
+
+def renamed_options(options, stacklevel=4):
+    """`options` (field -> value) with the old names of renamed fields replaced, each with a `DeprecationWarning`.
+
+    Example:
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     renamed_options({"d_architecture": "orig"})
+    {'d_block_architecture': 'orig'}
+    """
+    options = dict(options)
+    for old, new in TRAINING_RENAMED_KEYWORDS.items():
+        if old in options:
+            options[new] = renamed_keyword(options, old, new, options.get(new), "TrainingConfig",
+                                           stacklevel=stacklevel)
+    return options
+
+
+_dataclass_init = TrainingConfig.__init__
+
+
+@functools.wraps(_dataclass_init)
+def _init_with_old_names(self, *args, **kwargs):
+    _dataclass_init(self, *args, **renamed_options(kwargs))
+
+
+TrainingConfig.__init__ = _init_with_old_names  # `TrainingConfig(d_architecture=...)` still works, with a warning
 
 
 def changed_options(stored, requested, names):

@@ -39,7 +39,7 @@ COARSE_SIDE = 8  # the coarse styles: synthesis blocks up to 8x8 (Karras et al. 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as keras_stylegan.data converts RGB images to gray
 
 # Generator / Discriminator arguments a TrainingConfig does not hold, and the value build_gan uses.
-_G_EXTRAS = dict(synthesis_architecture="skip", mapping_lr_multiplier=0.01, resample_filter=None,
+_G_EXTRAS = dict(block_architecture="skip", mapping_lr_multiplier=0.01, resample_filter=None,
                  fused_scale="auto", w_avg_beta=0.995)
 _D_EXTRAS = dict(mbstd_num_channels=1, mapping_layers=8, mapping_lr_multiplier=0.01, resample_filter=None)
 
@@ -173,12 +173,11 @@ def _from_file(path):
 
 def _from_card(name):
     from keras_stylegan.zoo import load
-    from keras_stylegan.zoo.api import _packaged_preset
-    from keras_stylegan.zoo.registry import get_card
+    from keras_stylegan.zoo.registry import get_card, packaged_preset_path
 
     card = get_card(name)  # an unknown name: the registry's one-line error
     if card.source_format == "preset":
-        start = _from_directory(_packaged_preset(card))
+        start = _from_directory(packaged_preset_path(card))
     else:
         with_d = card.discriminator is not None
         loaded = load(card.name, discriminator=with_d)
@@ -208,7 +207,7 @@ def source_settings(start):
     if start.discriminator is not None:
         d = start.discriminator.get_config()
         if d["architecture"] == "stylegan2":
-            fields["d_architecture"] = d["block_architecture"]
+            fields["d_block_architecture"] = d["block_architecture"]
         extras["discriminator"] = {k: d[k] for k, default in _D_EXTRAS.items() if d.get(k, default) != default}
         if d["num_classes"] and d.get("cmap_dim") is not None:
             extras["discriminator"]["cmap_dim"] = d["cmap_dim"]
@@ -374,7 +373,7 @@ def transfer(new, old, report=None):
     # New top blocks of a 'skip' G start silent (the image is the old one, upsampled); their ToRGB affine
     # keeps its initialization, so the zero weights still get gradients.
     for variable in grown:
-        if getattr(new, "synthesis_architecture", None) == "skip" and new.architecture == "stylegan2":
+        if is_generator and new.block_architecture == "skip" and new.architecture == "stylegan2":
             variable.assign(np.zeros(variable.shape, variable.dtype))
     report.unused += len([k for k in old_vars if k not in used and "seed_generator" not in k
                           and not k.endswith("/lod")])

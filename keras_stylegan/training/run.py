@@ -26,8 +26,8 @@ from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options
-from keras_stylegan.training.stylegan import StyleGAN, _multi_worker
+from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options, renamed_options
+from keras_stylegan.training.stylegan import StyleGAN, is_multi_worker
 from keras_stylegan.utils.files import atomic_path, remove_stale_temporaries
 from keras_stylegan.utils.shapes import format_resolution
 
@@ -116,12 +116,13 @@ def build_gan(options, schedule=None):
     extra = config.network_kwargs or {}  # arguments a fine-tuning source needs beyond the config's fields
     g_extra = {}
     if config.architecture == "stylegan3":  # NVIDIA's train.py: the magnitude EMA's half-life is 20 kimg
-        g_extra = dict(synthesis_architecture="r" if config.cfg == "r" else "t",
+        g_extra = dict(block_architecture="r" if config.cfg == "r" else "t",
                        magnitude_ema_beta=0.5 ** (config.batch_size / 20000))
     generator = Generator(z_dim=config.z_dim, w_dim=config.w_dim, mapping_layers=config.mapping_layers,
                           num_classes=config.num_classes, name="generator",
                           **dict(net, **g_extra, **extra.get("generator", {})))
-    d_extra = {} if config.architecture == "stylegan" else dict(block_architecture=config.d_architecture or "resnet")
+    d_extra = {} if config.architecture == "stylegan" else \
+        dict(block_architecture=config.d_block_architecture or "resnet")
     if config.architecture == "stylegan3":
         d_extra["architecture"] = "stylegan2"  # NVIDIA trains StyleGAN3 against the StyleGAN2 discriminator
     mbstd = 4 if config.mbstd_group_size is None else config.mbstd_group_size
@@ -286,6 +287,7 @@ def _requested_config(config, options, override):
         raise ValueError(f"`config` must be a TrainingConfig. Received: {type(config).__name__}")
     defaults = TrainingConfig()
     explicit = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
+    options = renamed_options(options, stacklevel=5)
     requested = config.replace(**options)
     explicit |= set(options)
     override = dict(override or {})
@@ -295,7 +297,8 @@ def _requested_config(config, options, override):
 
 
 # Fields a fine-tuning source fixes that cannot be adapted: asked for with another value, they are refused.
-_SOURCE_FIXED = ("architecture", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "d_architecture")
+_SOURCE_FIXED = ("architecture", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max",
+                 "d_block_architecture")
 
 
 def _fine_tuning_config(requested, explicit, start):
@@ -455,7 +458,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     if stored is None and is_chief:
         _save_grid(images[: config.grid_size], resolution, os.path.join(outdir, "reals.png"))
     with strategy.scope():
-        if _multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
+        if is_multi_worker():  # only the chief may see the checkpoint (no shared disk): take its state
             _broadcast_from_chief(strategy, gan)
 
     nimg = int(gan.nimg.numpy())

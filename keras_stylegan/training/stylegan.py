@@ -11,9 +11,10 @@ import math
 import keras
 import tensorflow as tf
 
-from keras_stylegan.layers.noise import check_noise_mode, noise_layers, noise_layers_by_block
+from keras_stylegan.layers.noise import check_noise_mode, noise_layers
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
+from keras_stylegan.networks.synthesis import noise_layers_by_block
 from keras_stylegan.training import losses
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.schedule import Schedule, cosine_decay, ema_beta
@@ -53,7 +54,7 @@ def _replica_sum(value):
     return ctx.all_reduce("sum", value) if replicas > 1 else value
 
 
-def _multi_worker():
+def is_multi_worker():
     """Whether the current strategy is a MultiWorkerMirroredStrategy over more than one worker."""
     strategy = tf.distribute.get_strategy()
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
@@ -194,7 +195,7 @@ class StyleGAN(keras.Model):
             style_mixing_prob = 0.0 if self.stylegan3 else 0.9
         self.style_mixing_prob = float(style_mixing_prob)
         if blur_sigma is None:
-            r_config = self.stylegan3 and getattr(generator, "synthesis_architecture", None) == "r"
+            r_config = self.stylegan3 and getattr(generator, "block_architecture", None) == "r"
             blur_sigma = STYLEGAN3_R_BLUR_SIGMA if r_config else 0.0
         self.blur_sigma = float(blur_sigma)
         self.blur_fade_kimg = float(blur_fade_kimg)
@@ -461,9 +462,8 @@ class StyleGAN(keras.Model):
         StyleGAN3's input magnitudes."""
         g = self.generator
         ws = g.mapping(z, labels=labels)
-        if update_w_avg and g.mapping.w_avg_beta is not None:
-            batch_mean = _replica_mean(tf.reduce_mean(ws[:, 0], axis=0))
-            g.mapping.w_avg.assign(batch_mean + (g.mapping.w_avg - batch_mean) * g.mapping.w_avg_beta)
+        if update_w_avg:
+            g.mapping.update_w_avg(_replica_mean(tf.reduce_mean(ws[:, 0], axis=0)))
         if self.style_mixing_prob > 0:
             num_ws = g.num_ws
             # Mix only among the layers in use at this level of detail (NVIDIA's TF StyleGAN).
@@ -619,7 +619,7 @@ class StyleGAN(keras.Model):
             self.trackers["r2"].update_state(global_mean(r2), sample_weight=tf.cast(do_r1, tf.float32))
             self.trackers["gamma"].update_state(gamma)
         results = {name: tracker.result() for name, tracker in self.trackers.items()}
-        if _multi_worker():  # fit() reduces them with axis=0 there, which fails on scalars (keras#20585)
+        if is_multi_worker():  # fit() reduces them with axis=0 there, which fails on scalars (keras#20585)
             results = {name: value[None] for name, value in results.items()}
         return results
 

@@ -6,7 +6,7 @@ import zipfile
 import zlib
 
 from keras_stylegan.zoo import hub, presets
-from keras_stylegan.zoo.registry import get_card
+from keras_stylegan.zoo.registry import get_card, packaged_preset_path
 
 
 def _is_url(text):
@@ -84,17 +84,6 @@ def _load_keras_generator(path):
     return model
 
 
-def _packaged_preset(card):
-    """A preset shipped inside the package (`package:presets/NAME` in the card's urls)."""
-    url = card.urls[0]
-    if not url.startswith("package:"):
-        raise ValueError(f"card {card.name!r}: preset sources must be 'package:<path>'. Received: {url!r}")
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), url[len("package:"):])
-    if not presets.is_preset_dir(path):
-        raise OSError(f"the packaged preset of {card.name!r} is missing at {path}: reinstall keras-stylegan")
-    return path
-
-
 def _converted_cache(card):
     from keras_stylegan.zoo.download import cache_dir
 
@@ -140,7 +129,7 @@ def load(model, discriminator=False, progress=True):
             raise ValueError(f"the model card {card.name!r} has no discriminator")
         cached = _converted_cache(card)
         if card.source_format == "preset":
-            g, d = _from_file(_packaged_preset(card), discriminator)
+            g, d = _from_file(packaged_preset_path(card), discriminator)
         elif presets.is_preset_dir(cached):
             g, d, _ = presets.load_preset(cached, discriminator=discriminator)
         else:

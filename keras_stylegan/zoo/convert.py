@@ -20,7 +20,7 @@ class ConversionError(ValueError):
 
 
 # Caps on settings read from a pickle, far above any published network; the settings are also
-# checked against the pickle's tensors (`_check_fits`) before any network is built.
+# checked against the pickle's tensors (`check_fits`) before any network is built.
 MAX_RESOLUTION = 2**14
 MAX_MAPPING_LAYERS = 64
 MAX_WIDTH = 2**16  # z_dim, w_dim, cmap_dim, channel_max, minibatch-stddev settings
@@ -33,7 +33,7 @@ _BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 2, 40, 40
 _BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 4
 
 
-def _brief(value):
+def brief_repr(value):
     """Settings come from the pickle: quote them briefly (an int may have more digits than Python prints)."""
     try:
         return _BRIEF.repr(value)
@@ -49,12 +49,12 @@ def _fc(w):  # [out, in] -> [in, out]
     return np.transpose(w)
 
 
-def _conv(w):  # [O, I, kh, kw] -> [kh, kw, I, O]
+def torch_conv_kernel(w):  # [O, I, kh, kw] -> [kh, kw, I, O]
     return np.transpose(w, (2, 3, 1, 0))
 
 
 def _conv_flipped(w):  # PyTorch's up-sampling modulated convs convolve: flip back to correlation
-    return _conv(w)[::-1, ::-1]
+    return torch_conv_kernel(w)[::-1, ::-1]
 
 
 def _const(w):  # [C, H, W] -> [H, W, C]
@@ -73,7 +73,7 @@ def _tf_const(w):  # [1, C, H, W] -> [H, W, C]
 _INVERSE = {
     None: lambda v: v,
     _fc: np.transpose,
-    _conv: lambda v: np.transpose(v, (3, 2, 0, 1)),
+    torch_conv_kernel: lambda v: np.transpose(v, (3, 2, 0, 1)),
     _conv_flipped: lambda v: np.transpose(v[::-1, ::-1], (3, 2, 0, 1)),
     _const: lambda v: np.transpose(v, (2, 0, 1)),
     _tf_noise: lambda v: v[None, None],
@@ -88,7 +88,7 @@ def _assign(variable, value, name):
     variable.assign(value)
 
 
-class _Loader:
+class WeightLoader:
     """Assigns named source arrays to variables and checks that every array was used."""
 
     def __init__(self, params, source):
@@ -123,17 +123,17 @@ class _Exporter:
         return True
 
 
-def _load_fc(load, layer, prefix):
+def load_fc(load, layer, prefix):
     load(layer.kernel, prefix + ".weight", _fc)
     if layer.bias is not None:
         load(layer.bias, prefix + ".bias")
 
 
-def _load_mapping(load, mapping, prefix="mapping"):
+def load_mapping(load, mapping, prefix="mapping"):
     if mapping.embed is not None:
-        _load_fc(load, mapping.embed, f"{prefix}.embed")
+        load_fc(load, mapping.embed, f"{prefix}.embed")
     for i, fc in enumerate(mapping.fcs):
-        _load_fc(load, fc, f"{prefix}.fc{i}")
+        load_fc(load, fc, f"{prefix}.fc{i}")
     if mapping.num_ws is not None and load.has(f"{prefix}.w_avg"):  # NVIDIA's D mapping keeps no w_avg
         load(mapping.w_avg, f"{prefix}.w_avg")
 
@@ -144,8 +144,8 @@ def _load_mapping(load, mapping, prefix="mapping"):
 
 def load_stylegan2_generator(generator, state_dict, source="G"):
     """Assigns a stylegan2-ada-pytorch generator state dict to a `Generator`."""
-    load = state_dict if isinstance(state_dict, _Exporter) else _Loader(state_dict, source)
-    _load_mapping(load, generator.mapping)
+    load = state_dict if isinstance(state_dict, _Exporter) else WeightLoader(state_dict, source)
+    load_mapping(load, generator.mapping)
     for block in generator.synthesis.blocks:
         p = f"synthesis.{block_name(block.resolution)}"
         if block.const is not None:
@@ -153,29 +153,29 @@ def load_stylegan2_generator(generator, state_dict, source="G"):
         for key, layer in (("conv0", block.conv0), ("conv1", block.conv1)):
             if layer is None:
                 continue
-            _load_fc(load, layer.affine, f"{p}.{key}.affine")
-            load(layer.conv.kernel, f"{p}.{key}.weight", _conv_flipped if layer.up > 1 else _conv)
+            load_fc(load, layer.affine, f"{p}.{key}.affine")
+            load(layer.conv.kernel, f"{p}.{key}.weight", _conv_flipped if layer.up > 1 else torch_conv_kernel)
             load(layer.noise.noise_strength, f"{p}.{key}.noise_strength")
             load(layer.noise.noise_const, f"{p}.{key}.noise_const")
             load(layer.bias, f"{p}.{key}.bias")
         if block.torgb is not None:
-            _load_fc(load, block.torgb.affine, f"{p}.torgb.affine")
-            load(block.torgb.kernel, f"{p}.torgb.weight", _conv)
+            load_fc(load, block.torgb.affine, f"{p}.torgb.affine")
+            load(block.torgb.kernel, f"{p}.torgb.weight", torch_conv_kernel)
             load(block.torgb.bias, f"{p}.torgb.bias")
         if block.skip is not None:
-            load(block.skip.kernel, f"{p}.skip.weight", _conv)
+            load(block.skip.kernel, f"{p}.skip.weight", torch_conv_kernel)
     return [] if isinstance(load, _Exporter) else load.unused(ignore=(r".*resample_filter",))
 
 
 def load_stylegan2_discriminator(discriminator, state_dict, source="D"):
     """Assigns a stylegan2-ada-pytorch discriminator state dict to a `Discriminator`."""
-    load = state_dict if isinstance(state_dict, _Exporter) else _Loader(state_dict, source)
+    load = state_dict if isinstance(state_dict, _Exporter) else WeightLoader(state_dict, source)
     for block in discriminator.blocks:
         p = block.name
         for key in ("fromrgb", "conv0", "conv1", "skip"):
             layer = getattr(block, key)
             if layer is not None:
-                load(layer.kernel, f"{p}.{key}.weight", _conv)
+                load(layer.kernel, f"{p}.{key}.weight", torch_conv_kernel)
                 if layer.bias is not None:
                     load(layer.bias, f"{p}.{key}.bias")
     epilogue = discriminator.epilogue
@@ -183,12 +183,12 @@ def load_stylegan2_discriminator(discriminator, state_dict, source="D"):
     for key in ("fromrgb", "conv"):
         layer = getattr(epilogue, key)
         if layer is not None:
-            load(layer.kernel, f"{p}.{key}.weight", _conv)
+            load(layer.kernel, f"{p}.{key}.weight", torch_conv_kernel)
             load(layer.bias, f"{p}.{key}.bias")
-    _load_fc(load, epilogue.fc, p + ".fc")
-    _load_fc(load, epilogue.out, p + ".out")
+    load_fc(load, epilogue.fc, p + ".fc")
+    load_fc(load, epilogue.out, p + ".out")
     if discriminator.mapping is not None:
-        _load_mapping(load, discriminator.mapping)
+        load_mapping(load, discriminator.mapping)
     return [] if isinstance(load, _Exporter) else load.unused(ignore=(r".*resample_filter",))
 
 
@@ -272,7 +272,7 @@ def tf_stylegan2_discriminator_to_torch(tf_params, base=4):
 
 def load_stylegan_generator(generator, tf_params, source="Gs"):
     """Assigns a flattened TF1 StyleGAN (2019) `G_style` to a `Generator(architecture="stylegan")`."""
-    load = tf_params if isinstance(tf_params, _Exporter) else _Loader(tf_params, source)
+    load = tf_params if isinstance(tf_params, _Exporter) else WeightLoader(tf_params, source)
     mapping = generator.mapping
     for i, fc in enumerate(mapping.fcs):
         load(fc.kernel, f"mapping/Dense{i}/weight")
@@ -302,7 +302,7 @@ def load_stylegan_generator(generator, tf_params, source="Gs"):
 
 def load_stylegan_discriminator(discriminator, tf_params, source="D"):
     """Assigns a TF1 StyleGAN (2019) `D_basic` to a `Discriminator(architecture="stylegan")`."""
-    load = tf_params if isinstance(tf_params, _Exporter) else _Loader(tf_params, source)
+    load = tf_params if isinstance(tf_params, _Exporter) else WeightLoader(tf_params, source)
 
     def conv(layer, name):
         load(layer.kernel, name + "/weight")
@@ -361,17 +361,17 @@ def _get(d, key, default):
     return default if value is None else value
 
 
-def _section(kwargs, key, where):
+def settings_section(kwargs, key, where):
     """A nested settings dict (`mapping_kwargs`, ...); absent or None reads as empty."""
     value = kwargs.get(key)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConversionError(f"{where} {key} must be a dict. Received: {_brief(value)}")
+        raise ConversionError(f"{where} {key} must be a dict. Received: {brief_repr(value)}")
     return value
 
 
-def _int_setting(kwargs, key, where, default=_REQUIRED, minimum=0, maximum=MAX_WIDTH):
+def int_setting(kwargs, key, where, default=_REQUIRED, minimum=0, maximum=MAX_WIDTH):
     value = kwargs.get(key)
     if value is None:
         if default is _REQUIRED:
@@ -379,32 +379,35 @@ def _int_setting(kwargs, key, where, default=_REQUIRED, minimum=0, maximum=MAX_W
         return default
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not minimum <= value <= maximum:
         raise ConversionError(f"{where} {key} must be an integer from {minimum} to {maximum}. Received: "
-                              f"{_brief(value)}")
+                              f"{brief_repr(value)}")
     return int(value)
 
 
-def _float_setting(kwargs, key, where, default, minimum=0.0, maximum=math.inf, optional=False):
+
+
+def float_setting(kwargs, key, where, default, minimum=0.0, maximum=math.inf, optional=False):
     """A finite float in (minimum, maximum]; `optional` settings (conv_clamp) may be None."""
     value = kwargs.get(key)
     if value is None:
         return None if optional else default
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConversionError(f"{where} {key} must be a number. Received: {_brief(value)}")
+        raise ConversionError(f"{where} {key} must be a number. Received: {brief_repr(value)}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     if not (math.isfinite(number) and minimum < number <= maximum):
         raise ConversionError(f"{where} {key} must be a finite number above {minimum}"
-                              f"{'' if maximum == math.inf else f' and at most {maximum}'}. Received: {_brief(value)}")
+                              f"{'' if maximum == math.inf else f' and at most {maximum}'}. "
+                              f"Received: {brief_repr(value)}")
     return number
 
 
-def _choice_setting(kwargs, key, where, default, choices):
+def choice_setting(kwargs, key, where, default, choices):
     value = _get(kwargs, key, default)
     if value not in choices:
         raise ConversionError(f"{where} {key} must be one of {', '.join(map(repr, choices))}. Received: "
-                              f"{_brief(value)}")
+                              f"{brief_repr(value)}")
     return value
 
 
@@ -413,61 +416,61 @@ def _filter_setting(kwargs, key, where):
     if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_FILTER_TAPS
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
         raise ConversionError(f"{where} {key} must be a list of at most {MAX_FILTER_TAPS} finite numbers. "
-                              f"Received: {_brief(value)}")
+                              f"Received: {brief_repr(value)}")
     return [float(v) for v in value]
 
 
-def _resolution_setting(kwargs, key, where):
-    resolution = _int_setting(kwargs, key, where, minimum=4, maximum=MAX_RESOLUTION)
+def resolution_setting(kwargs, key, where):
+    resolution = int_setting(kwargs, key, where, minimum=4, maximum=MAX_RESOLUTION)
     if resolution & (resolution - 1):
         raise ConversionError(f"{where} {key} must be a power of two. Received: {resolution}")
     return resolution
 
 
-def _check_kwargs(init_kwargs, where):
+def check_init_kwargs(init_kwargs, where):
     if not isinstance(init_kwargs, dict):
-        raise ConversionError(f"{where} must be a dict. Received: {_brief(init_kwargs)}")
+        raise ConversionError(f"{where} must be a dict. Received: {brief_repr(init_kwargs)}")
 
 
 def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
     """Our `Generator` settings from a stylegan2-ada-pytorch generator's `init_kwargs`, each checked."""
-    _check_kwargs(init_kwargs, where)
-    mapping = _section(init_kwargs, "mapping_kwargs", where)
-    synthesis = _section(init_kwargs, "synthesis_kwargs", where)
+    check_init_kwargs(init_kwargs, where)
+    mapping = settings_section(init_kwargs, "mapping_kwargs", where)
+    synthesis = settings_section(init_kwargs, "synthesis_kwargs", where)
     return dict(
-        architecture="stylegan2", resolution=_resolution_setting(init_kwargs, "img_resolution", where),
-        channels=_int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
-        z_dim=_int_setting(init_kwargs, "z_dim", where), w_dim=_int_setting(init_kwargs, "w_dim", where, minimum=1),
-        num_classes=_int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
-        mapping_layers=_int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 8, maximum=MAX_MAPPING_LAYERS),
-        mapping_lr_multiplier=_float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
-        channel_base=_int_setting(synthesis, "channel_base", f"{where} synthesis_kwargs", 32768, 1, MAX_CHANNEL_BASE),
-        channel_max=_int_setting(synthesis, "channel_max", f"{where} synthesis_kwargs", 512, 1),
-        synthesis_architecture=_choice_setting(synthesis, "architecture", f"{where} synthesis_kwargs", "skip",
-                                               ("orig", "skip", "resnet")),
-        conv_clamp=_float_setting(synthesis, "conv_clamp", f"{where} synthesis_kwargs", None, optional=True),
-        w_avg_beta=_float_setting(mapping, "w_avg_beta", f"{where} mapping_kwargs", 0.995, -1.0, 1.0),
+        architecture="stylegan2", resolution=resolution_setting(init_kwargs, "img_resolution", where),
+        channels=int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
+        z_dim=int_setting(init_kwargs, "z_dim", where), w_dim=int_setting(init_kwargs, "w_dim", where, minimum=1),
+        num_classes=int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
+        mapping_layers=int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 8, maximum=MAX_MAPPING_LAYERS),
+        mapping_lr_multiplier=float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
+        channel_base=int_setting(synthesis, "channel_base", f"{where} synthesis_kwargs", 32768, 1, MAX_CHANNEL_BASE),
+        channel_max=int_setting(synthesis, "channel_max", f"{where} synthesis_kwargs", 512, 1),
+        block_architecture=choice_setting(synthesis, "architecture", f"{where} synthesis_kwargs", "skip",
+                                           ("orig", "skip", "resnet")),
+        conv_clamp=float_setting(synthesis, "conv_clamp", f"{where} synthesis_kwargs", None, optional=True),
+        w_avg_beta=float_setting(mapping, "w_avg_beta", f"{where} mapping_kwargs", 0.995, -1.0, 1.0),
     )
 
 
 def discriminator_config_from_torch(init_kwargs, where="D init_kwargs"):
     """Our `Discriminator` settings from a stylegan2-ada-pytorch discriminator's `init_kwargs`, each checked."""
-    _check_kwargs(init_kwargs, where)
-    epilogue = _section(init_kwargs, "epilogue_kwargs", where)
-    mapping = _section(init_kwargs, "mapping_kwargs", where)
+    check_init_kwargs(init_kwargs, where)
+    epilogue = settings_section(init_kwargs, "epilogue_kwargs", where)
+    mapping = settings_section(init_kwargs, "mapping_kwargs", where)
     return dict(
-        architecture="stylegan2", resolution=_resolution_setting(init_kwargs, "img_resolution", where),
-        channels=_int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
-        num_classes=_int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
-        block_architecture=_choice_setting(init_kwargs, "architecture", where, "resnet", ("orig", "skip", "resnet")),
-        channel_base=_int_setting(init_kwargs, "channel_base", where, 32768, 1, MAX_CHANNEL_BASE),
-        channel_max=_int_setting(init_kwargs, "channel_max", where, 512, 1),
-        mbstd_group_size=_int_setting(epilogue, "mbstd_group_size", f"{where} epilogue_kwargs", 4),
-        mbstd_num_channels=_int_setting(epilogue, "mbstd_num_channels", f"{where} epilogue_kwargs", 1),
-        cmap_dim=_int_setting(init_kwargs, "cmap_dim", where, None, minimum=1),
-        mapping_layers=_int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 8, maximum=MAX_MAPPING_LAYERS),
-        mapping_lr_multiplier=_float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
-        conv_clamp=_float_setting(init_kwargs, "conv_clamp", where, None, optional=True),
+        architecture="stylegan2", resolution=resolution_setting(init_kwargs, "img_resolution", where),
+        channels=int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
+        num_classes=int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
+        block_architecture=choice_setting(init_kwargs, "architecture", where, "resnet", ("orig", "skip", "resnet")),
+        channel_base=int_setting(init_kwargs, "channel_base", where, 32768, 1, MAX_CHANNEL_BASE),
+        channel_max=int_setting(init_kwargs, "channel_max", where, 512, 1),
+        mbstd_group_size=int_setting(epilogue, "mbstd_group_size", f"{where} epilogue_kwargs", 4),
+        mbstd_num_channels=int_setting(epilogue, "mbstd_num_channels", f"{where} epilogue_kwargs", 1),
+        cmap_dim=int_setting(init_kwargs, "cmap_dim", where, None, minimum=1),
+        mapping_layers=int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 8, maximum=MAX_MAPPING_LAYERS),
+        mapping_lr_multiplier=float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
+        conv_clamp=float_setting(init_kwargs, "conv_clamp", where, None, optional=True),
     )
 
 
@@ -519,7 +522,7 @@ def minimum_discriminator_weights(config):
     return total
 
 
-def _check_fits(config, arrays, what, discriminator=False):
+def check_fits(config, arrays, what, discriminator=False):
     """Refuses settings that describe a larger network than the arrays can fill, before building it."""
     needed = (minimum_discriminator_weights if discriminator else minimum_generator_weights)(config)
     held = sum(int(np.size(value)) for value in arrays.values())
@@ -539,16 +542,16 @@ def _scopes(names, pattern):
 def generator_config_from_tf(flat, static_kwargs, where="Gs static_kwargs"):
     """Our `Generator` settings from a flattened TF1 generator: shapes first, `static_kwargs` checked."""
     static_kwargs = static_kwargs or {}
-    _check_kwargs(static_kwargs, where)
+    check_init_kwargs(static_kwargs, where)
     names = list(flat)
     stylegan = any(re.fullmatch(r"synthesis/ToRGB_lod\d+/weight", n) for n in names)
     num_layers = len([n for n in names if re.fullmatch(r"mapping/Dense\d+/weight", n)])
     w_dim = int(flat[f"mapping/Dense{num_layers - 1}/weight"].shape[1])
     embed = flat.get("mapping/LabelEmbed/weight")
     num_classes = (int(embed.shape[0]) if embed is not None
-                   else _int_setting(static_kwargs, "label_size", where, 0, maximum=MAX_CLASSES))
+                   else int_setting(static_kwargs, "label_size", where, 0, maximum=MAX_CLASSES))
     z_dim = int(flat["mapping/Dense0/weight"].shape[0]) - (int(embed.shape[1]) if embed is not None else 0)
-    z_dim = _int_setting(static_kwargs, "latent_size", where, z_dim)
+    z_dim = int_setting(static_kwargs, "latent_size", where, z_dim)
     channels_by_res = {}
     for m in _scopes(names, r"synthesis/(\d{1,5})x(\d{1,5})/(Conv|Conv1)/weight"):
         channels_by_res[max(int(m[1]), int(m[2]))] = int(flat[m[0]].shape[-1])
@@ -561,13 +564,13 @@ def generator_config_from_tf(flat, static_kwargs, where="Gs static_kwargs"):
         mapping_layers=num_layers, channel_base=channel_base, channel_max=channel_max,
     )
     if "mapping_lrmul" in static_kwargs:
-        config["mapping_lr_multiplier"] = _float_setting(static_kwargs, "mapping_lrmul", where, 0.01)
+        config["mapping_lr_multiplier"] = float_setting(static_kwargs, "mapping_lrmul", where, 0.01)
     if stylegan:
-        config["fused_scale"] = _choice_setting(static_kwargs, "fused_scale", where, "auto", ("auto", True, False))
+        config["fused_scale"] = choice_setting(static_kwargs, "fused_scale", where, "auto", ("auto", True, False))
         if "blur_filter" in static_kwargs:
             config["resample_filter"] = _filter_setting(static_kwargs, "blur_filter", where)
     else:
-        config["synthesis_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
+        config["block_architecture"] = "resnet" if skip else ("skip" if len(rgb) > 1 else "orig")
         config.update(_tf_stylegan2_resampling(static_kwargs, where))
     return _validate_config(config, where)
 
@@ -578,7 +581,7 @@ def _tf_stylegan2_resampling(static_kwargs, where="static_kwargs"):
     if "resample_kernel" in static_kwargs:
         config["resample_filter"] = _filter_setting(static_kwargs, "resample_kernel", where)
     if static_kwargs.get("conv_clamp") is not None:
-        config["conv_clamp"] = _float_setting(static_kwargs, "conv_clamp", where, None, optional=True)
+        config["conv_clamp"] = float_setting(static_kwargs, "conv_clamp", where, None, optional=True)
     return config
 
 
@@ -590,15 +593,15 @@ def _validate_config(config, where):
               "mbstd_num_channels": (0, MAX_WIDTH)}
     for key, (low, high) in limits.items():
         if key in config:
-            _int_setting(config, key, f"{where}: derived", None, low, high)
-    _resolution_setting(config, "resolution", f"{where}: derived")
+            int_setting(config, key, f"{where}: derived", None, low, high)
+    resolution_setting(config, "resolution", f"{where}: derived")
     return config
 
 
 def discriminator_config_from_tf(flat, static_kwargs, where="D static_kwargs"):
     """Our `Discriminator` settings from flattened TF1 variables: shapes first, `static_kwargs` checked."""
     static_kwargs = static_kwargs or {}
-    _check_kwargs(static_kwargs, where)
+    check_init_kwargs(static_kwargs, where)
     names = list(flat)
     stylegan = any(re.fullmatch(r"FromRGB_lod\d+/weight", n) for n in names)
     channels_by_res = {}
@@ -614,14 +617,14 @@ def discriminator_config_from_tf(flat, static_kwargs, where="D static_kwargs"):
         resolution=max(int(re.match(r"(\d{1,5})x", n)[1]) for n in names if re.match(r"\d{1,5}x\d{1,5}/", n)),
         channels=int(flat[fromrgb[0]].shape[2]),
         num_classes=(int(embed.shape[0]) if embed is not None
-                     else _int_setting(static_kwargs, "label_size", where, 0, maximum=MAX_CLASSES)),
+                     else int_setting(static_kwargs, "label_size", where, 0, maximum=MAX_CLASSES)),
         channel_base=channel_base, channel_max=channel_max,
-        mbstd_group_size=_int_setting(static_kwargs, "mbstd_group_size", where, 4), mbstd_num_channels=mbstd_in,
+        mbstd_group_size=int_setting(static_kwargs, "mbstd_group_size", where, 4), mbstd_num_channels=mbstd_in,
     )
     if embed is not None:  # D_main: mapping_layers default 0, mapping_lrmul default 0.1
         config.update(cmap_dim=int(embed.shape[1]),
                       mapping_layers=len([n for n in names if re.fullmatch(r"Mapping\d+/weight", n)]),
-                      mapping_lr_multiplier=_float_setting(static_kwargs, "mapping_lrmul", where, 0.1))
+                      mapping_lr_multiplier=float_setting(static_kwargs, "mapping_lrmul", where, 0.1))
     if not stylegan:
         skip = any(re.fullmatch(r"\d+x\d+/Skip/weight", n) for n in names)
         config["block_architecture"] = "resnet" if skip else ("skip" if len(fromrgb) > 1 else "orig")
@@ -658,14 +661,14 @@ def convert_official(data, discriminator=True):
         if g_src is None:
             raise ConversionError("the pickle has no G_ema or G network")
         g_arrays = g_src["state_dict"]
-        g_config = _settings(g_key, generator_config_from_torch, g_src["init_kwargs"], f"{g_key} init_kwargs")
-        fp16 = _settings(g_key, _int_setting, _section(g_src["init_kwargs"], "synthesis_kwargs", g_key),
+        g_config = read_settings(g_key, generator_config_from_torch, g_src["init_kwargs"], f"{g_key} init_kwargs")
+        fp16 = read_settings(g_key, int_setting, settings_section(g_src["init_kwargs"], "synthesis_kwargs", g_key),
                          "num_fp16_res", f"{g_key} synthesis_kwargs", 0, 0, MAX_MAPPING_LAYERS)
         d_src = nets.get("D") if discriminator else None
         if d_src is not None:
             d_arrays = d_src["state_dict"]
-            d_config = _settings("D", discriminator_config_from_torch, d_src["init_kwargs"], "D init_kwargs")
-            fp16 = max(fp16, _settings("D", _int_setting, d_src["init_kwargs"], "num_fp16_res", "D init_kwargs", 0,
+            d_config = read_settings("D", discriminator_config_from_torch, d_src["init_kwargs"], "D init_kwargs")
+            fp16 = max(fp16, read_settings("D", int_setting, d_src["init_kwargs"], "num_fp16_res", "D init_kwargs", 0,
                                        0, MAX_MAPPING_LAYERS))
         metadata["class_name"] = g_src.get("class_name")
     elif data["format"] == "tf1":
@@ -674,25 +677,25 @@ def convert_official(data, discriminator=True):
         if g_net is None:
             raise ConversionError("the pickle has no Gs or G network")
         g_arrays = flatten_tf_network(g_net)
-        g_config = _settings(g_key, generator_config_from_tf, g_arrays, g_net.get("static_kwargs"),
+        g_config = read_settings(g_key, generator_config_from_tf, g_arrays, g_net.get("static_kwargs"),
                              f"{g_key} static_kwargs")
         fp16 = 0
         d_net = nets.get("D") if discriminator else None
         if d_net is not None:
             d_arrays = flatten_tf_network(d_net)
-            d_config = _settings("D", discriminator_config_from_tf, d_arrays, d_net.get("static_kwargs"),
+            d_config = read_settings("D", discriminator_config_from_tf, d_arrays, d_net.get("static_kwargs"),
                                  "D static_kwargs")
         metadata["build_func_name"] = g_net.get("build_func_name")
     else:
-        raise ConversionError(f"unknown pickle format {_brief(data['format'])}")
-    _settings(g_key, _check_fits, g_config, g_arrays, g_key)
+        raise ConversionError(f"unknown pickle format {brief_repr(data['format'])}")
+    read_settings(g_key, check_fits, g_config, g_arrays, g_key)
     if d_config is not None:
-        _settings("D", _check_fits, d_config, d_arrays, "D", True)
+        read_settings("D", check_fits, d_config, d_arrays, "D", True)
 
     from keras_stylegan.networks import Discriminator, Generator
 
-    generator = _settings(g_key, Generator, **g_config)
-    d = None if d_config is None else _settings("D", Discriminator, **d_config)
+    generator = read_settings(g_key, Generator, **g_config)
+    d = None if d_config is None else read_settings("D", Discriminator, **d_config)
     if data["format"] == "pytorch":
         unused = load_stylegan2_generator(generator, g_arrays, g_key)
         if d is not None:
@@ -718,7 +721,7 @@ def convert_official(data, discriminator=True):
     return {"generator": generator, "discriminator": d, "metadata": metadata}
 
 
-def _settings(what, function, *args, **kwargs):
+def read_settings(what, function, *args, **kwargs):
     """Runs `function` on settings from the pickle; any failure is a `ConversionError` naming `what`."""
     try:
         return function(*args, **kwargs)

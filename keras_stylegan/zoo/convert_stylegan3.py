@@ -11,9 +11,10 @@ copied from the pickle, never re-derived.
 import numpy as np
 
 from keras_stylegan.zoo.convert import (
-    MAX_CHANNEL_BASE, MAX_CLASSES, MAX_FILTER_TAPS, MAX_MAPPING_LAYERS, ConversionError, _brief, _check_fits,
-    _check_kwargs, _choice_setting, _conv, _float_setting, _int_setting, _load_fc, _load_mapping, _Loader,
-    _resolution_setting, _section, _settings, discriminator_config_from_torch, load_stylegan2_discriminator,
+    MAX_CHANNEL_BASE, MAX_CLASSES, MAX_FILTER_TAPS, MAX_MAPPING_LAYERS, ConversionError, WeightLoader, brief_repr,
+    check_fits, check_init_kwargs, choice_setting, discriminator_config_from_torch, float_setting, int_setting,
+    load_fc, load_mapping, load_stylegan2_discriminator, read_settings, resolution_setting, settings_section,
+    torch_conv_kernel,
 )
 
 # NVIDIA's SynthesisNetwork/SynthesisLayer settings that train.py never changes: our Generator
@@ -45,22 +46,22 @@ def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
 
     Example:
     >>> generator_config_from_torch(dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3,
-    ...                                  conv_kernel=1, use_radial_filters=True))["synthesis_architecture"]
+    ...                                  conv_kernel=1, use_radial_filters=True))["block_architecture"]
     'r'
     """
-    _check_kwargs(init_kwargs, where)
-    unknown = sorted(_brief(key) if not isinstance(key, str) else key for key in set(init_kwargs) - _KNOWN_KWARGS)
+    check_init_kwargs(init_kwargs, where)
+    unknown = sorted(brief_repr(key) if not isinstance(key, str) else key for key in set(init_kwargs) - _KNOWN_KWARGS)
     if unknown:
         raise ConversionError(f"unsupported StyleGAN3 generator settings: {', '.join(unknown[:8])}")
     for key, expected in FIXED_SYNTHESIS_SETTINGS.items():
         if key in _INTEGER_SETTINGS:
-            value = _int_setting(init_kwargs, key, where, expected, maximum=MAX_MAPPING_LAYERS)
+            value = int_setting(init_kwargs, key, where, expected, maximum=MAX_MAPPING_LAYERS)
         else:
-            value = _float_setting(init_kwargs, key, where, expected)
+            value = float_setting(init_kwargs, key, where, expected)
         if abs(value - expected) > 1e-9 * max(1.0, abs(expected)):
             raise ConversionError(f"unsupported StyleGAN3 setting {key}={value!r} (NVIDIA's training uses {expected})")
-    conv_kernel = _int_setting(init_kwargs, "conv_kernel", where, 3, 1, MAX_FILTER_TAPS)
-    radial = bool(_choice_setting(init_kwargs, "use_radial_filters", where, False, (False, True)))
+    conv_kernel = int_setting(init_kwargs, "conv_kernel", where, 3, 1, MAX_FILTER_TAPS)
+    radial = bool(choice_setting(init_kwargs, "use_radial_filters", where, False, (False, True)))
     if (conv_kernel, radial) == (3, False):
         config = "t"
     elif (conv_kernel, radial) == (1, True):
@@ -68,22 +69,22 @@ def generator_config_from_torch(init_kwargs, where="G init_kwargs"):
     else:
         raise ConversionError(f"unsupported StyleGAN3 variant: conv_kernel={conv_kernel}, "
                               f"use_radial_filters={radial} (T is 3 / False, R is 1 / True)")
-    mapping = _section(init_kwargs, "mapping_kwargs", where)
-    _float_setting(init_kwargs, "magnitude_ema_beta", where, 0.999, -1.0, 1.0)  # training only: checked, unused
+    mapping = settings_section(init_kwargs, "mapping_kwargs", where)
+    float_setting(init_kwargs, "magnitude_ema_beta", where, 0.999, -1.0, 1.0)  # training only: checked, unused
     # NVIDIA's SynthesisLayer clamps at 256 unless told otherwise; an explicit None turns the clamp off.
-    clamp = _float_setting(init_kwargs, "conv_clamp", where, None, optional=True) if "conv_clamp" in init_kwargs \
+    clamp = float_setting(init_kwargs, "conv_clamp", where, None, optional=True) if "conv_clamp" in init_kwargs \
         else 256.0
     return dict(
-        architecture="stylegan3", synthesis_architecture=config,
-        resolution=_resolution_setting(init_kwargs, "img_resolution", where),
-        channels=_int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
-        z_dim=_int_setting(init_kwargs, "z_dim", where), w_dim=_int_setting(init_kwargs, "w_dim", where, minimum=1),
-        num_classes=_int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
-        mapping_layers=_int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 2, maximum=MAX_MAPPING_LAYERS),
-        mapping_lr_multiplier=_float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
-        w_avg_beta=_float_setting(mapping, "w_avg_beta", f"{where} mapping_kwargs", 0.998, -1.0, 1.0),
-        channel_base=_int_setting(init_kwargs, "channel_base", where, 32768, 1, MAX_CHANNEL_BASE),
-        channel_max=_int_setting(init_kwargs, "channel_max", where, 512, 1),
+        architecture="stylegan3", block_architecture=config,
+        resolution=resolution_setting(init_kwargs, "img_resolution", where),
+        channels=int_setting(init_kwargs, "img_channels", where, minimum=1, maximum=4),
+        z_dim=int_setting(init_kwargs, "z_dim", where), w_dim=int_setting(init_kwargs, "w_dim", where, minimum=1),
+        num_classes=int_setting(init_kwargs, "c_dim", where, 0, maximum=MAX_CLASSES),
+        mapping_layers=int_setting(mapping, "num_layers", f"{where} mapping_kwargs", 2, maximum=MAX_MAPPING_LAYERS),
+        mapping_lr_multiplier=float_setting(mapping, "lr_multiplier", f"{where} mapping_kwargs", 0.01),
+        w_avg_beta=float_setting(mapping, "w_avg_beta", f"{where} mapping_kwargs", 0.998, -1.0, 1.0),
+        channel_base=int_setting(init_kwargs, "channel_base", where, 32768, 1, MAX_CHANNEL_BASE),
+        channel_max=int_setting(init_kwargs, "channel_max", where, 512, 1),
         conv_clamp=clamp,
     )
 
@@ -98,7 +99,7 @@ def minimum_generator_weights(config):
 
     Example:
     >>> minimum_generator_weights(dict(resolution=16, z_dim=4, w_dim=4, mapping_layers=1, channel_base=64,
-    ...                                channel_max=4, channels=3, synthesis_architecture="t"))
+    ...                                channel_max=4, channels=3, block_architecture="t"))
     2156
     """
     from keras_stylegan.networks.stylegan3 import layer_specs
@@ -106,7 +107,7 @@ def minimum_generator_weights(config):
     z_dim, w_dim, layers = config["z_dim"], config["w_dim"], config["mapping_layers"]
     embed = config.get("num_classes", 0) * w_dim
     mapping = embed + (((z_dim + (w_dim if embed else 0)) * w_dim + (layers - 1) * w_dim * w_dim) if layers else 0)
-    kernel = 1 if config.get("synthesis_architecture") == "r" else 3
+    kernel = 1 if config.get("block_architecture") == "r" else 3
     widths = [int(c) for c in layer_specs(config["resolution"], config.get("channels", 3), config["channel_base"],
                                           config["channel_max"], FIXED_SYNTHESIS_SETTINGS["num_layers"])["channels"]]
     synthesis = widths[0] * widths[0] + w_dim * 4  # input: channel mix, affine
@@ -121,18 +122,18 @@ def load_stylegan3_generator(generator, state_dict, source="G_ema"):
 
     Returns the names of arrays the table did not use (empty when everything fit).
     """
-    load = _Loader(state_dict, source)
-    _load_mapping(load, generator.mapping)
+    load = WeightLoader(state_dict, source)
+    load_mapping(load, generator.mapping)
     synthesis = generator.synthesis
     features = synthesis.input_features
     load(features.weight, "synthesis.input.weight")
     for buffer in ("transform", "freqs", "phases"):
         load(getattr(features, buffer), f"synthesis.input.{buffer}")
-    _load_fc(load, features.affine, "synthesis.input.affine")
+    load_fc(load, features.affine, "synthesis.input.affine")
     for layer in synthesis.synthesis_layers:
         p = f"synthesis.{layer.name}"
-        _load_fc(load, layer.affine, p + ".affine")
-        load(layer.weight, p + ".weight", _conv)
+        load_fc(load, layer.affine, p + ".affine")
+        load(layer.weight, p + ".weight", torch_conv_kernel)
         load(layer.bias, p + ".bias")
         load(layer.magnitude_ema, p + ".magnitude_ema")
         for name in ("up_filter", "down_filter"):
@@ -164,25 +165,25 @@ def convert_official_stylegan3(data, discriminator=True):
     g_src = nets[source]
     g_arrays = g_src["state_dict"]
     # Every setting is read, checked and compared with the arrays before anything is built.
-    g_config = _settings(source, generator_config_from_torch, g_src.get("init_kwargs"), f"{source} init_kwargs")
-    fp16 = _settings(source, _int_setting, g_src["init_kwargs"], "num_fp16_res", f"{source} init_kwargs", 0, 0,
+    g_config = read_settings(source, generator_config_from_torch, g_src.get("init_kwargs"), f"{source} init_kwargs")
+    fp16 = read_settings(source, int_setting, g_src["init_kwargs"], "num_fp16_res", f"{source} init_kwargs", 0, 0,
                      MAX_MAPPING_LAYERS)
-    _settings(source, _check_fits_stylegan3, g_config, g_arrays, source)
+    read_settings(source, _check_fits_stylegan3, g_config, g_arrays, source)
     d_config = d_arrays = d = None
     d_src = nets.get("D") if discriminator else None
     if d_src is not None:
         d_arrays = d_src["state_dict"]
-        d_config = _settings("D", discriminator_config_from_torch, d_src["init_kwargs"], "D init_kwargs")
-        fp16 = max(fp16, _settings("D", _int_setting, d_src["init_kwargs"], "num_fp16_res", "D init_kwargs", 0, 0,
+        d_config = read_settings("D", discriminator_config_from_torch, d_src["init_kwargs"], "D init_kwargs")
+        fp16 = max(fp16, read_settings("D", int_setting, d_src["init_kwargs"], "num_fp16_res", "D init_kwargs", 0, 0,
                                    MAX_MAPPING_LAYERS))
-        _settings("D", _check_fits, d_config, d_arrays, "D", True)
+        read_settings("D", check_fits, d_config, d_arrays, "D", True)
 
     from keras_stylegan.networks import Discriminator, Generator
 
-    generator = _settings(source, Generator, **g_config)
+    generator = read_settings(source, Generator, **g_config)
     unused = load_stylegan3_generator(generator, g_arrays, source)
     if d_config is not None:
-        d = _settings("D", Discriminator, **d_config)
+        d = read_settings("D", Discriminator, **d_config)
         unused += load_stylegan2_discriminator(d, d_arrays)
     if unused:
         raise ConversionError(f"arrays not used by the conversion: {', '.join(unused[:8])}")

@@ -20,7 +20,6 @@ import json
 import os
 import pickle
 import re
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -28,6 +27,7 @@ import urllib.request
 
 from tqdm import tqdm
 
+from keras_stylegan.utils.files import atomic_path
 from keras_stylegan.version import __version__
 
 RETRY_BACKOFF_SECONDS = 1.0  # pause before the first retry, doubled for each later one
@@ -492,17 +492,11 @@ def _record_checksum(url, digest, target):
     if ledger.get(url) == digest:
         return
     ledger[url] = digest
-    scratch = None
     try:
-        handle, scratch = tempfile.mkstemp(dir=cache_dir(), prefix=".checksums-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
+        with atomic_path(_ledger_path()) as scratch, open(scratch, "w", encoding="utf-8") as f:
             json.dump(ledger, f, indent=2, sort_keys=True)
-        os.replace(scratch, _ledger_path())
     except OSError as error:
         raise DownloadError(
             f"Cannot update {_ledger_entry(url)}: {error.strerror or error}. The file is cached at {target} but "
             "not pinned; it is checked again and pinned by the next call."
         ) from None
-    finally:
-        if scratch and os.path.exists(scratch):
-            os.remove(scratch)

@@ -228,7 +228,7 @@ def check_generator_size(where, settings, weights_bytes):
     from keras_stylegan.networks.generator import DEFAULT_CHANNEL_BASE
     from keras_stylegan.utils.shapes import parse_resolution
     from keras_stylegan.zoo.convert import (MAX_CHANNEL_BASE, MAX_CLASSES, MAX_MAPPING_LAYERS, MAX_WIDTH,
-                                            ConversionError, _int_setting, minimum_generator_weights)
+                                            ConversionError, int_setting, minimum_generator_weights)
 
     label = f"{where}: Generator"
     try:
@@ -237,13 +237,13 @@ def check_generator_size(where, settings, weights_bytes):
         architecture = settings.get("architecture", "stylegan2")
         sizes = dict(
             resolution=max(parse_resolution(settings.get("resolution"))),
-            z_dim=_int_setting(settings, "z_dim", label, 512),
-            w_dim=_int_setting(settings, "w_dim", label, 512, minimum=1),
-            num_classes=_int_setting(settings, "num_classes", label, 0, maximum=MAX_CLASSES),
-            mapping_layers=_int_setting(settings, "mapping_layers", label, 8, maximum=MAX_MAPPING_LAYERS),
-            channel_base=_int_setting(settings, "channel_base", label, DEFAULT_CHANNEL_BASE.get(architecture, 32768),
+            z_dim=int_setting(settings, "z_dim", label, 512),
+            w_dim=int_setting(settings, "w_dim", label, 512, minimum=1),
+            num_classes=int_setting(settings, "num_classes", label, 0, maximum=MAX_CLASSES),
+            mapping_layers=int_setting(settings, "mapping_layers", label, 8, maximum=MAX_MAPPING_LAYERS),
+            channel_base=int_setting(settings, "channel_base", label, DEFAULT_CHANNEL_BASE.get(architecture, 32768),
                                       minimum=1, maximum=MAX_CHANNEL_BASE),
-            channel_max=_int_setting(settings, "channel_max", label, 512, minimum=1, maximum=MAX_WIDTH),
+            channel_max=int_setting(settings, "channel_max", label, 512, minimum=1, maximum=MAX_WIDTH),
         )
         needed = minimum_generator_weights(sizes)
     except (ConversionError, ValueError, TypeError) as error:

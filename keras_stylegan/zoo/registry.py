@@ -17,6 +17,7 @@ import importlib.metadata
 import importlib.resources
 import json
 import math
+import os
 import re
 import threading
 import types
@@ -470,6 +471,22 @@ def get_card(name):
     'stylegan2-ffhq-1024'
     """
     return _REGISTRY.get(name)
+
+
+def packaged_preset_path(card):
+    """The directory of a preset shipped inside the package (`package:presets/NAME` in `card.urls`).
+
+    Example:
+    >>> os.path.basename(packaged_preset_path(get_card("emoji")))
+    'emoji'
+    """
+    url = card.urls[0]
+    if not url.startswith("package:"):
+        raise ValueError(f"card {card.name!r}: preset sources must be 'package:<path>'. Received: {url!r}")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), url[len("package:"):])
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        raise OSError(f"the packaged preset of {card.name!r} is missing at {path}: reinstall keras-stylegan")
+    return path
 
 
 def register(card, overwrite=False):

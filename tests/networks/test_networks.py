@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_stylegan import Discriminator, Generator
-from keras_stylegan.layers.noise import synthesis_noise_layers
+from keras_stylegan.networks.synthesis import synthesis_noise_layers
 
 TINY = dict(z_dim=16, w_dim=16, channel_base=128, channel_max=16, mapping_layers=2)
 
@@ -104,7 +104,7 @@ def test_shapes_gray_rgb_rgba_and_non_square(architecture, resolution, channels)
 
 @pytest.mark.parametrize("block", ["orig", "skip", "resnet"])
 def test_stylegan2_variants(block):
-    g = Generator(synthesis_architecture=block, resolution=16, **TINY)
+    g = Generator(block_architecture=block, resolution=16, **TINY)
     d = Discriminator(block_architecture=block, resolution=16, channel_base=128, channel_max=16)
     assert tuple(d(g(latents(4))).shape) == (4, 1)
     torgbs = [b for b in g.synthesis.blocks if b.torgb is not None]
@@ -244,7 +244,7 @@ def test_min_lod_skips_hidden_blocks_with_the_same_outputs():
     (dict(channels=5), "channels"),
     (dict(channels=0), "channels"),
     (dict(architecture="stylegan4"), "architecture"),
-    (dict(synthesis_architecture="unet"), "architecture"),
+    (dict(block_architecture="unet"), "architecture"),
 ])
 def test_bad_arguments_name_the_argument_and_value(kwargs, match):
     with pytest.raises(ValueError, match=match) as info:

@@ -113,7 +113,7 @@ def test_layer_geometry_follows_the_paper_schedule():
 
 @pytest.mark.parametrize("config", ["t", "r"])
 def test_generator_config_round_trip_and_noise_mode_ignored(config):
-    g = Generator(synthesis_architecture=config, **TINY3)
+    g = Generator(block_architecture=config, **TINY3)
     assert g.num_ws == 16 and g.mapping.num_layers == 2 and g.mapping.w_avg_beta == 0.998
     layer = g.synthesis.synthesis_layers[0]
     assert layer.conv_kernel == (1 if config == "r" else 3)
@@ -130,13 +130,13 @@ def test_generator_config_round_trip_and_noise_mode_ignored(config):
 
 def test_stylegan3_defaults_follow_nvidia_recipes():
     small = dict(architecture="stylegan3", resolution=16, z_dim=4, w_dim=4, channel_base=64)
-    r = Generator(synthesis_architecture="r", **small)  # R doubles T's channel_max (and channel_base)
+    r = Generator(block_architecture="r", **small)  # R doubles T's channel_max (and channel_base)
     assert (r.channel_max, r.synthesis.conv_kernel, r.synthesis.use_radial_filters) == (1024, 1, True)
     t = Generator(channel_max=4, **dict(small, channel_base=None))
     assert (t.channel_base, t.channel_max, t.synthesis.conv_kernel, t.synthesis.use_radial_filters) == (
         32768, 4, 3, False)
     g2 = Generator(resolution=8, z_dim=4, w_dim=4, channel_base=32, channel_max=4)
-    assert (g2.mapping_layers, g2.w_avg_beta, g2.channel_max, g2.synthesis_architecture) == (8, 0.995, 4, "skip")
+    assert (g2.mapping_layers, g2.w_avg_beta, g2.channel_max, g2.block_architecture) == (8, 0.995, 4, "skip")
 
 
 def test_transform_moves_the_image_and_is_stylegan3_only():
@@ -152,8 +152,8 @@ def test_transform_moves_the_image_and_is_stylegan3_only():
 
 
 def test_bad_stylegan3_arguments_are_one_line_errors():
-    with pytest.raises(ValueError, match="synthesis_architecture"):
-        Generator(synthesis_architecture="skip", **TINY3)
+    with pytest.raises(ValueError, match="block_architecture"):
+        Generator(block_architecture="skip", **TINY3)
     with pytest.raises(ValueError, match="square"):
         SynthesisNetwork3(w_dim=4, resolution=(16, 32), channel_base=64, channel_max=4)
     with pytest.raises(ValueError, match="resample_filter"):
@@ -166,10 +166,10 @@ def test_preset_round_trip(tmp_path):
     from keras_stylegan.zoo import load
     from keras_stylegan.zoo.presets import save_preset
 
-    g = Generator(synthesis_architecture="r", **TINY3)
+    g = Generator(block_architecture="r", **TINY3)
     path = save_preset(tmp_path / "sg3", g, metadata={"source": "test"})
     loaded = load(str(path))
-    assert loaded.architecture == "stylegan3" and loaded.synthesis_architecture == "r"
+    assert loaded.architecture == "stylegan3" and loaded.block_architecture == "r"
     z = np.random.RandomState(3).randn(2, 8).astype("float32")
     np.testing.assert_array_equal(np.asarray(loaded(z)), np.asarray(g(z)))
 

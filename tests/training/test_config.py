@@ -31,7 +31,7 @@ def test_auto_preset_is_nvidias_formula(gpus):
         config = TrainingConfig(cfg="auto").resolve((res, res), channels=3, replicas=gpus)
         for name, value in nvidia_auto(res, gpus).items():
             assert getattr(config, name) == pytest.approx(value, rel=1e-9), (res, gpus, name)
-        assert config.pl_weight == 2 and config.style_mixing_prob == 0.9 and config.d_architecture == "resnet"
+        assert config.pl_weight == 2 and config.style_mixing_prob == 0.9 and config.d_block_architecture == "resnet"
     # The figures: 32 px batch 32 (not 16), gamma 0.0064; 1024 px batch 4, lr 0.002.
     small = TrainingConfig(cfg="auto").resolve((32, 32))
     assert (small.batch_size, small.r1_gamma, small.channel_max) == (32, 0.0064, 512)
@@ -49,7 +49,7 @@ def test_fixed_presets_are_nvidias(cfg):
         (lrate, gamma, ema, ramp, mapping)
     assert config.conv_clamp == 256
     cifar = cfg == "cifar"  # pl off, mixing off, 'orig' discriminator
-    assert (config.pl_weight == 0, config.style_mixing_prob == 0, config.d_architecture == "orig") == (cifar,) * 3
+    assert (config.pl_weight == 0, config.style_mixing_prob == 0, config.d_block_architecture == "orig") == (cifar,) * 3
 
 
 def test_user_options_beat_the_preset_and_gamma_stays_nvidias():

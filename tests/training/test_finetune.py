@@ -97,23 +97,23 @@ def test_pickle_source_gives_g_g_ema_d_and_its_architecture(pickle_source):
     fields, _ = source_settings(start)
     assert fields == dict(architecture="stylegan2", resolution=(16, 16), channels=3, z_dim=8, w_dim=8,
                           mapping_layers=2, channel_base=64, channel_max=8, conditional=False,
-                          d_architecture="resnet")
+                          d_block_architecture="resnet")
 
 
 def test_preset_source_without_discriminator_and_its_extra_network_arguments(tmp_path):
-    g = randomize(Generator(resolution=16, channels=3, synthesis_architecture="orig", w_avg_beta=0.9, **NET), 3)
+    g = randomize(Generator(resolution=16, channels=3, block_architecture="orig", w_avg_beta=0.9, **NET), 3)
     save_preset(tmp_path / "preset", g)
     start = load_source(str(tmp_path / "preset"))
     assert start.kind == "preset" and start.discriminator is None and not start.has_training_generator
     assert_same_weights(start.generator_ema, g)
     assert_same_weights(start.generator, g)  # G starts as a copy of G_ema
     fields, extras = source_settings(start)
-    assert extras == {"generator": {"synthesis_architecture": "orig", "w_avg_beta": 0.9}}
-    assert "d_architecture" not in fields
+    assert extras == {"generator": {"block_architecture": "orig", "w_avg_beta": 0.9}}
+    assert "d_block_architecture" not in fields
     # The run builds exactly the source's generator (a default one would be 'skip' and not load).
     config = TrainingConfig(cfg="cpu", **fields, network_kwargs=extras).resolve()
     gan = build_gan(config)
-    assert gan.generator.get_config()["synthesis_architecture"] == "orig"
+    assert gan.generator.get_config()["block_architecture"] == "orig"
     transfer(gan.generator, start.generator_ema)
     assert_same_weights(gan.generator, g)
 

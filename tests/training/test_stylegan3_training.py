@@ -23,7 +23,7 @@ from keras_stylegan.zoo import load
 
 
 def tiny_pair(kind="t", **g_kwargs):
-    g = Generator(architecture="stylegan3", synthesis_architecture=kind, resolution=16, channels=3, z_dim=8, w_dim=8,
+    g = Generator(architecture="stylegan3", block_architecture=kind, resolution=16, channels=3, z_dim=8, w_dim=8,
                   channel_base=64, channel_max=8, conv_clamp=256, **g_kwargs)
     d = Discriminator(architecture="stylegan2", resolution=16, channels=3, channel_base=64, channel_max=8)
     return g, d
@@ -89,7 +89,7 @@ def test_config_presets():
     r = TrainingConfig(architecture="stylegan3", cfg="r", batch_size=16).resolve((64, 64), channels=3)
     assert (r.channel_base, r.channel_max, r.blur_sigma, r.blur_fade_kimg) == (65536, 1024, 10.0, 100.0)
     gan = build_gan(r.replace(channel_base=64, channel_max=8, z_dim=8, w_dim=8, resolution=(16, 16)))
-    assert gan.generator.synthesis_architecture == "r" and gan.discriminator.architecture == "stylegan2"
+    assert gan.generator.block_architecture == "r" and gan.discriminator.architecture == "stylegan2"
     assert gan.blur_sigma == 10.0 and gan.blur_fade_kimg == 100.0
     assert gan.generator.magnitude_ema_beta == 0.5 ** (16 / 20000)
     assert TrainingConfig(architecture="stylegan3", cfg="r", resume="x.pkl").resolve((64, 64), 3).blur_sigma == 0.0

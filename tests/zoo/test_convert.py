@@ -141,7 +141,7 @@ def write_tf1_stylegan2(path, g, d, g_kwargs, d_kwargs, version):
 @pytest.mark.parametrize("g_arch, d_arch, clamp, version", [("skip", "resnet", 0.5, 5), ("orig", "orig", None, 4)])
 def test_tf1_stylegan2_pickle_round_trip(tmp_path, g_arch, d_arch, clamp, version):
     g = Generator(resolution=16, channels=3, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=2,
-                  synthesis_architecture=g_arch, conv_clamp=clamp)
+                  block_architecture=g_arch, conv_clamp=clamp)
     d = Discriminator(resolution=16, channels=3, channel_base=64, channel_max=8, mbstd_group_size=2,
                       block_architecture=d_arch, conv_clamp=clamp)
     randomize(g, 5)
@@ -152,7 +152,7 @@ def test_tf1_stylegan2_pickle_round_trip(tmp_path, g_arch, d_arch, clamp, versio
     d_kwargs = dict(common, architecture=d_arch, mbstd_group_size=2)
     path = write_tf1_stylegan2(tmp_path / "sg2.pkl", g, d, g_kwargs, d_kwargs, version)
     g2, d2 = load(str(path), discriminator=True)
-    assert (g2.synthesis_architecture, d2.block_architecture, g2.conv_clamp, d2.conv_clamp) == (
+    assert (g2.block_architecture, d2.block_architecture, g2.conv_clamp, d2.conv_clamp) == (
         g_arch, d_arch, clamp, clamp)
     z = np.random.RandomState(0).randn(4, 8).astype("float32")
     for got, want in zip(outputs(g2, d2, z), outputs(g, d, z)):

@@ -43,7 +43,7 @@ def test_matches_nvidia_images_and_scores(name):
     refs, info, keys = references(name)
     g, d = load(fixture(f"{name}.pkl"), discriminator=True)
     assert g.architecture == "stylegan3"
-    assert g.synthesis_architecture == ("r" if info["G_kwargs"].get("use_radial_filters") else "t")
+    assert g.block_architecture == ("r" if info["G_kwargs"].get("use_radial_filters") else "t")
     np.testing.assert_allclose(np.asarray(g.mapping.w_avg), refs["w_avg"], rtol=0, atol=1e-6)
     labels = np.concatenate([refs[f"c_seed{seed}"] for seed, _ in keys]) if g.num_classes else None
     want = np.transpose(batch(refs, keys, "img"), (0, 2, 3, 1))
@@ -169,7 +169,7 @@ def test_embedded_source_is_never_run(tmp_path):
 
 def test_unsupported_stylegan3_settings_are_refused():
     base = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3)
-    assert generator_config_from_torch(base)["synthesis_architecture"] == "t"
+    assert generator_config_from_torch(base)["block_architecture"] == "t"
     with pytest.raises(ConversionError, match="num_layers=10"):
         generator_config_from_torch(dict(base, num_layers=10))
     with pytest.raises(ConversionError, match="conv_kernel=1, use_radial_filters=False"):
@@ -201,11 +201,11 @@ def _weight_count(arrays):
 
 
 @pytest.mark.parametrize("config", [
-    dict(synthesis_architecture="t", resolution=16, z_dim=4, w_dim=4, mapping_layers=1, channel_base=64,
+    dict(block_architecture="t", resolution=16, z_dim=4, w_dim=4, mapping_layers=1, channel_base=64,
          channel_max=4),
-    dict(synthesis_architecture="r", resolution=16, channels=1, z_dim=6, w_dim=5, num_classes=3, mapping_layers=3,
+    dict(block_architecture="r", resolution=16, channels=1, z_dim=6, w_dim=5, num_classes=3, mapping_layers=3,
          channel_base=256, channel_max=8),
-    dict(synthesis_architecture="t", resolution=32, channels=4, z_dim=2, w_dim=8, mapping_layers=4,
+    dict(block_architecture="t", resolution=32, channels=4, z_dim=2, w_dim=8, mapping_layers=4,
          channel_base=1024, channel_max=24),
 ])
 def test_minimum_generator_weights_is_a_close_lower_bound_on_built_networks(config):

@@ -96,7 +96,7 @@ def test_cards_match_nvidia_configs(name, arch, res, channel_base, mapping_layer
     assert parse_resolution(card.resolution) == parse_resolution(g["resolution"]) == (res, res)
     assert (g["channel_base"], g["channel_max"], g["mapping_layers"], g["z_dim"], g["w_dim"]) == (
         channel_base, 512, mapping_layers, 512, 512)
-    assert g.get("synthesis_architecture") == g_arch and g.get("conv_clamp") == clamp
+    assert g.get("block_architecture") == g_arch and g.get("conv_clamp") == clamp
     if mbstd is None:
         assert d is None
     else:
