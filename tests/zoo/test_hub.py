@@ -4,6 +4,7 @@
 out (`models--OWNER--REPO/{blobs,snapshots/COMMIT,refs}`); `kagglehub` reads a versioned handle
 from `KAGGLEHUB_CACHE`, filled with kagglehub's own cache functions. Nothing reaches a network.
 """
+import base64
 import hashlib
 import http.server
 import json
@@ -22,6 +23,7 @@ from keras_stylegan.zoo.presets import save_preset
 
 TINY = dict(resolution=16, channels=3, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=1)
 TINY_D = dict(resolution=16, channels=3, channel_base=64, channel_max=8, mbstd_group_size=2)
+HF_TEST_TOKEN = "hf_standin_test_token"
 COMMIT = "4f1c2bd7a6e0f5e9c3b8a1d2e4f6a8b0c2d4e6f8"
 
 
@@ -104,9 +106,16 @@ def test_hf_errors_are_one_line(preset, hf_cache):
 
 
 class FakeHubHandler(http.server.BaseHTTPRequestHandler):
-    """Answers `/OWNER/REPO/resolve/REVISION/FILE` as the Hugging Face hub does (headers the client reads)."""
+    """A stand-in for huggingface.co: downloads (`/OWNER/REPO/resolve/REVISION/FILE`) and the upload API.
+
+    Uploads follow the calls huggingface_hub makes: `POST /api/repos/create`, `/api/validate-yaml`
+    (for a README.md), `/api/models/OWNER/REPO/preupload/REVISION` (answered "regular" for every
+    file, so contents come inline in the commit: no LFS, no Xet) and `.../commit/REVISION` (NDJSON:
+    a header line, then one line per file with its content in base64). Writes need the test's token.
+    """
 
     repos = {}  # {repo_id: {filename: bytes}}
+    commits = []  # [(repo_id, summary, [paths])] in the order they arrived
     requested = []
 
     def do_HEAD(self):  # noqa: N802 - http.server's naming
@@ -135,6 +144,50 @@ class FakeHubHandler(http.server.BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
+    def do_POST(self):  # noqa: N802
+        self.requested.append(("POST", self.path))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Authorization") != "Bearer " + HF_TEST_TOKEN:
+            return self.reply(401, {"error": "Invalid credentials in Authorization header"}, "Unauthorized")
+        parts = self.path.split("?")[0].split("/")  # ['', 'api', 'models', OWNER, REPO, ACTION, REVISION]
+        if self.path == "/api/repos/create":
+            request = json.loads(body)
+            repo_id = f"{request['organization']}/{request['name']}"
+            if repo_id in self.repos:
+                return self.reply(409, {"error": "You already created this model repo", "url": repo_id})
+            self.repos[repo_id] = {}
+            return self.reply(200, {"url": f"http://{self.headers['Host']}/{repo_id}", "name": repo_id})
+        if self.path == "/api/validate-yaml":
+            return self.reply(200, {"errors": [], "warnings": []})
+        if len(parts) == 7 and parts[:3] == ["", "api", "models"] and parts[5] in ("preupload", "commit"):
+            repo_id = "/".join(parts[3:5])
+            if repo_id not in self.repos:
+                return self.reply(404, {"error": "Repository not found"}, "RepoNotFound")
+            if parts[6] != "main":
+                return self.reply(404, {"error": "Invalid rev id"}, "RevisionNotFound")
+            if parts[5] == "preupload":
+                files = json.loads(body)["files"]
+                return self.reply(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
+                                                   "oid": None} for f in files]})
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+            assert lines[0]["key"] == "header" and all(line["key"] == "file" for line in lines[1:]), lines
+            added = {line["value"]["path"]: base64.b64decode(line["value"]["content"]) for line in lines[1:]}
+            self.repos[repo_id].update(added)
+            self.commits.append((repo_id, lines[0]["value"]["summary"], sorted(added)))
+            return self.reply(200, {"commitUrl": f"http://{self.headers['Host']}/{repo_id}/commit/{COMMIT}",
+                                    "commitOid": COMMIT})
+        return self.reply(404, {"error": f"the stand-in hub does not know {self.path}"})
+
+    def reply(self, status, payload, error_code=None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if error_code:
+            self.send_header("X-Error-Code", error_code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, *args):
         pass
 
@@ -143,16 +196,19 @@ class FakeHubHandler(http.server.BaseHTTPRequestHandler):
 def hf_server(tmp_path, monkeypatch):
     """A local stand-in for huggingface.co that the client is pointed at (what HF_ENDPOINT does at import)."""
     pytest.importorskip("huggingface_hub")
-    from huggingface_hub import constants
+    from huggingface_hub import constants, hf_api
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeHubHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setattr(constants, "ENDPOINT", endpoint)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(hf_api.api, "endpoint", endpoint)  # the client behind huggingface_hub.create_repo & co.
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", HF_TEST_TOKEN)  # the login `hf auth login` would give; never a real one
     monkeypatch.setattr(FakeHubHandler, "repos", {})
+    monkeypatch.setattr(FakeHubHandler, "commits", [])
     monkeypatch.setattr(FakeHubHandler, "requested", [])
     yield FakeHubHandler
     server.shutdown()
@@ -249,32 +305,59 @@ def test_missing_client_is_one_line(preset, monkeypatch):
         "(or pip install kagglehub)")
 
 
-# Upload: what reaches the client (no hub server here)
+# Upload: huggingface_hub's real upload path against the stand-in hub, then the round trip back
 
-def test_upload_sends_the_preset_files_in_one_commit(preset, monkeypatch):
-    huggingface_hub = pytest.importorskip("huggingface_hub")
-    path, _, _ = preset
-    calls = {}
+PRESET_FILES = ["config.json", "discriminator.json", "discriminator.weights.h5", "metadata.json", "model.weights.h5"]
 
-    class Repo:
-        repo_id = "someone/tiny-stylegan"
 
-    monkeypatch.setattr(huggingface_hub, "create_repo", lambda repo_id, exist_ok: calls.update(repo=repo_id) or Repo)
-    monkeypatch.setattr(huggingface_hub, "file_exists", lambda repo_id, filename: False)
-
-    def create_commit(repo_id, operations, commit_message):
-        calls.update(files={op.path_in_repo: op for op in operations}, message=commit_message)
-        return type("CommitInfo", (), {"commit_url": "https://example.invalid/commit/1"})
-
-    monkeypatch.setattr(huggingface_hub, "create_commit", create_commit)
+def test_hf_upload_commits_the_preset_and_loads_back(preset, hf_server, tmp_path):
+    path, g, d = preset
     result = CliRunner().invoke(cli, ["zoo", "upload", path, "hf://someone/tiny-stylegan", "--message", "tiny"])
     assert result.exit_code == 0, result.output
-    assert calls["repo"] == "someone/tiny-stylegan" and calls["message"] == "tiny"
-    assert sorted(calls["files"]) == ["README.md", "config.json", "discriminator.json", "discriminator.weights.h5",
-                                      "metadata.json", "model.weights.h5"]
-    card = calls["files"]["README.md"].path_or_fileobj
-    assert b"library_name: keras" in card and b'Generator.from_preset("hf://someone/tiny-stylegan")' in card.replace(
-        b"'", b'"')
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"uploaded {path} to hf://someone/tiny-stylegan: http"), lines
+    assert lines[0].endswith(f"/someone/tiny-stylegan/commit/{COMMIT}"), lines
+    assert hf_server.commits == [("someone/tiny-stylegan", "tiny", sorted(PRESET_FILES + ["README.md"]))]
+    stored = hf_server.repos["someone/tiny-stylegan"]
+    local = read_files(path)
+    assert sorted(local) == PRESET_FILES
+    for name in PRESET_FILES:
+        assert stored[name] == local[name], name
+    card = stored["README.md"].replace(b"'", b'"')
+    assert b"library_name: keras" in card and b'Generator.from_preset("hf://someone/tiny-stylegan")' in card
+
+    # The round trip: what was committed downloads through the same client and gives the same networks.
+    g2, d2 = zoo.load("hf://someone/tiny-stylegan", discriminator=True)
+    assert same_images(g, g2)
+    image = g(np.zeros([2, 8], "float32"), noise_mode="const")
+    np.testing.assert_array_equal(np.asarray(d2(image)), np.asarray(d(image)))
+    grids = {}
+    for model in (path, "hf://someone/tiny-stylegan"):
+        out = tmp_path / f"grid{len(grids)}.png"
+        result = CliRunner().invoke(cli, ["sample", "--model", model, "--seeds", "0-1", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        grids[model] = out.read_bytes()
+    assert grids[path] == grids["hf://someone/tiny-stylegan"]
+
+    # Again into the existing repository (the hub answers 409, which exist_ok accepts): the card
+    # the repository now has is kept, and the default message is used.
+    hub.upload_preset(path, "hf://someone/tiny-stylegan")
+    assert hf_server.commits[1] == ("someone/tiny-stylegan", "Upload keras-stylegan preset", PRESET_FILES)
+    assert hf_server.repos["someone/tiny-stylegan"]["README.md"] == stored["README.md"]
+
+
+def test_hf_upload_without_login_is_one_line(preset, hf_server, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+    path, _, _ = preset
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))  # no saved login either
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-tokens"))
+    result = CliRunner().invoke(cli, ["zoo", "upload", path, "hf://someone/tiny-stylegan"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot upload {path} to hf://someone/tiny-stylegan: "), (
+        result.output)
+    assert hf_server.repos == {} and hf_server.commits == []
 
 
 def test_upload_refuses_the_earlier_layout(tmp_path):
