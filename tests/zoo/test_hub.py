@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import sys
 import threading
 
@@ -263,6 +264,111 @@ def test_kaggle_preset_loads_from_the_clients_cache(preset, kaggle_cache):
     g2, d2 = zoo.load("kaggle://someone/tiny-stylegan/keras/tiny/3", discriminator=True)
     image = g(np.zeros([2, 8], "float32"), noise_mode="const")
     np.testing.assert_array_equal(np.asarray(d2(image)), np.asarray(d(image)))
+
+
+
+class FakeKaggleHandler(http.server.BaseHTTPRequestHandler):
+    """A stand-in for Kaggle's API as kagglehub's `model_upload` calls it (`POST /v1/SERVICE/METHOD`, JSON).
+
+    Each file goes up as a blob (`StartBlobUpload` hands out a token and an upload URL, here on
+    this server, that takes a `PUT`); `CreateModelInstance` (or, once the variation exists,
+    `CreateModelInstanceVersion`) then names the blobs of a new version by their tokens.
+    """
+
+    models = set()  # {"owner/model"}
+    versions = {}  # {"owner/model/framework/variation": [{filename: bytes} per version]}
+    notes = []
+    blobs = {}  # {token: (filename, bytes or None until PUT)}
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if self.headers.get("Authorization") != KAGGLE_TEST_AUTH:
+            return self.reply(401, {"code": 401, "message": "Unauthenticated"})
+        method = self.path.rsplit("/", 1)[-1]
+        model = f"{request.get('ownerSlug')}/{request.get('modelSlug', request.get('slug'))}"
+        if method == "GetModel":
+            return self.reply(200, {"ownerSlug": request["ownerSlug"]}) if model in self.models else self.reply(
+                404, {"code": 404, "message": "Model not found"})
+        if method == "CreateModel":
+            self.models.add(model)
+            return self.reply(200, {"ref": model})
+        if method == "StartBlobUpload":
+            token = f"blob{len(self.blobs)}"
+            self.blobs[token] = (request["name"], None)
+            return self.reply(200, {"token": token, "createUrl": f"http://{self.headers['Host']}/upload/{token}"})
+        if method in ("CreateModelInstance", "CreateModelInstanceVersion"):
+            body = request["body"]
+            variation = body.get("instanceSlug") or request.get("instanceSlug")
+            framework = (body.get("framework") or request.get("framework")).removeprefix("MODEL_FRAMEWORK_").lower()
+            handle = f"{model}/{framework}/{variation}"
+            if method == "CreateModelInstance" and handle in self.versions:
+                return self.reply(200, {"error": "Instance already exists", "errorCode": 409})
+            assert not body.get("directories"), body  # a preset is flat
+            self.versions.setdefault(handle, []).append(dict(self.blobs[f["token"]] for f in body["files"]))
+            self.notes.append(body.get("versionNotes", ""))
+            return self.reply(200, {"url": f"/models/{handle}/{len(self.versions[handle])}"})
+        return self.reply(404, {"code": 404, "message": f"the stand-in does not know {self.path}"})
+
+    def do_PUT(self):  # noqa: N802
+        token = self.path.rsplit("/", 1)[-1]
+        self.blobs[token] = (self.blobs[token][0], self.rfile.read(int(self.headers["Content-Length"])))
+        self.reply(200, {})
+
+    def reply(self, status, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+KAGGLE_TEST_AUTH = "Basic " + base64.b64encode(b"someone:kaggle-standin-key").decode()
+
+
+@pytest.fixture
+def kaggle_server(kaggle_cache, monkeypatch):
+    """A local stand-in for Kaggle's API that kagglesdk is pointed at, with a fake legacy login."""
+    from kagglesdk import kaggle_env
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKaggleHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.PROD,  # where api.kaggle.com is set
+                        f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.delenv("KAGGLE_API_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
+    monkeypatch.setenv("HOME", str(kaggle_cache.parent))  # no ~/.kaggle/access_token of the machine's user
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(kaggle_cache.parent / "no-kaggle-config"))
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "kaggle-standin-key")
+    for name, value in (("models", set()), ("versions", {}), ("notes", []), ("blobs", {})):
+        monkeypatch.setattr(FakeKaggleHandler, name, value)
+    yield FakeKaggleHandler
+    server.shutdown()
+    server.server_close()
+
+
+def test_kaggle_upload_sends_the_preset_files_as_a_new_version(preset, kaggle_server, tmp_path):
+    g, local = preset[1], read_files(preset[0])
+    path = shutil.copytree(preset[0], tmp_path / "tiny")
+    (path / "notes.txt").write_text("not part of the preset")  # uploads carry only the preset's files
+    (tmp_path / "downloaded").mkdir()
+    uri = "kaggle://someone/tiny-stylegan/keras/tiny"
+    assert hub.upload_preset(path, uri, message="first") == uri
+    assert kaggle_server.models == {"someone/tiny-stylegan"}
+    [version] = kaggle_server.versions["someone/tiny-stylegan/keras/tiny"]
+    assert version == local  # every preset file, byte for byte, and nothing else
+    hub.upload_preset(path, uri, message="second")  # the variation exists now: a new version
+    assert len(kaggle_server.versions["someone/tiny-stylegan/keras/tiny"]) == 2
+    assert kaggle_server.notes[1] == "second"  # (kagglehub sends no notes with a variation's first version)
+    # What was uploaded, cached as kagglehub caches a download of version 2, loads the same generator.
+    for name, data in kaggle_server.versions["someone/tiny-stylegan/keras/tiny"][1].items():
+        (tmp_path / "downloaded" / name).write_bytes(data)
+    put_in_kaggle_cache("someone/tiny-stylegan/keras/tiny/2", tmp_path / "downloaded")
+    assert same_images(g, zoo.load(uri + "/2"))
 
 
 # The command line and a missing client
