@@ -104,6 +104,10 @@ class FiniteFloat(click.FloatRange):
                       param, ctx)
         return super().convert(number, param, ctx)
 
+    def _describe_range(self):
+        # click would print "[x<=None]" in --help for an unbounded range.
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
 
 # Truncation psi: beyond +-MAX_PSI the truncated w only overflows the network.
 PSI = FiniteFloat(min=-MAX_PSI, max=MAX_PSI)

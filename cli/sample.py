@@ -197,7 +197,7 @@ def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, n
     """Animate a looping walk through the seeds' latents, or (StyleGAN3) pan/rotate one seed.
 
     \b
-    Examples:
+    Example:
       kstylegan interpolate --seeds 1,2,3 --frames 60 --space w --out walk.gif
       kstylegan interpolate --model stylegan3-r-afhqv2-512 --seeds 7 --rotate 90 --out spin.gif
     """

@@ -90,6 +90,7 @@ def test_default_output_in_the_current_directory(preset, tmp_path, command, defa
 def test_help_shows_an_example(command):
     result = run(command, "--help")
     assert "Example:" in result.stdout and f"kstylegan {command} --" in result.stdout
+    assert "None]" not in result.stdout  # click's "[x<=None]" for an unbounded float range
 
 
 BAD_INPUTS = [
