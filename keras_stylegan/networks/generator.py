@@ -168,9 +168,10 @@ class Generator(keras.Model):
         if self.architecture == "stylegan3":
             if noise is not None or lod is not None:
                 raise ValueError("StyleGAN3 has no noise inputs and no levels of detail: pass no `noise` or `lod`.")
-        elif transform is not None or update_magnitude_ema:
-            raise ValueError(f"`transform` and `update_magnitude_ema` need a StyleGAN3 generator; this one is "
-                             f"{self.architecture!r}.")
+        elif transform is not None:
+            raise ValueError(f"`transform` needs a StyleGAN3 generator; this one is {self.architecture!r}.")
+        elif update_magnitude_ema:
+            raise ValueError(f"`update_magnitude_ema` needs a StyleGAN3 generator; this one is {self.architecture!r}.")
         ws = self.mapping(z, labels=labels, psi=psi, truncation_cutoff=truncation_cutoff, update_w_avg=update_w_avg)
         if mix_z is not None:
             if mix_cutoff is None:
