@@ -18,10 +18,11 @@ Speed: two worker processes stay alive, one per implementation; each round times
 alternating order (A B, B A, ...), so both see the same machine load. The table gives the
 median of the per-round ratios `NVIDIA time / our time` (> 1: we are faster), their range and
 the medians of the seconds per image. Peak memory: the maximum resident set size of a fresh
-process per side that builds the generator and synthesizes two images (it includes each
+process per side that builds the generator and synthesizes one image (it includes each
 framework's own baseline, also printed: the RSS after importing the framework).
 """
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -36,8 +37,24 @@ CONFIGS = {  # NVIDIA's train.py defaults: config -> (channel_base, channel_max,
 }
 
 
+def _version_tuple(text):
+    """`"2.5.1+cpu"` -> `(2, 5, 1)`: the leading numbers of each dotted part."""
+    numbers = []
+    for part in text.split("+")[0].split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
 def _official_worker(official_path):
     sys.path.insert(0, official_path)
+    try:
+        import pkg_resources  # noqa: F401  (NVIDIA's torch_utils imports its parse_version)
+    except ImportError:  # setuptools >= 81 has no pkg_resources: give NVIDIA's code the one function it uses
+        import types
+        sys.modules["pkg_resources"] = types.SimpleNamespace(parse_version=_version_tuple)
     import numpy as np
     import torch
     from training import networks_stylegan3
@@ -100,7 +117,6 @@ def _serve(worker, args):
             reply = {"seconds": (time.perf_counter() - start) / command["iterations"]}
         elif command["op"] == "rss":
             run = setup(command["case"])
-            run()
             run()
             reply = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                      "baseline_mb": baseline}
