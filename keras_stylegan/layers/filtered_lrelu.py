@@ -8,6 +8,9 @@ low-pass filter, so the aliases it creates are removed before resampling:
 
 NHWC, `keras.ops` only. Filters are 1-D (applied separably, one axis at a time, which is
 cheaper than the 2-D outer product) or 2-D (the radially symmetric filters of StyleGAN3-R).
+1-D upsampling is polyphase (`up` short convolutions of the low-resolution input, interleaved:
+no zeros are inserted or multiplied) and downsampling a strided convolution, so the cost per
+sample is the number of taps, not the image size.
 `design_lowpass_filter` designs both kinds in NumPy (Kaiser-windowed sinc / jinc), for
 networks built from scratch; converted networks use the filters stored in the pickle.
 """
