@@ -1,7 +1,5 @@
 """recipes/emoji/cluster_labels.py: k-means labels written as NVIDIA's dataset.json, read back by the loader."""
-import importlib.util
 import io
-import os
 import sys
 import zipfile
 
@@ -10,14 +8,11 @@ from PIL import Image
 
 from keras_stylegan.data.images import read_images
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "emoji", "cluster_labels.py")
+from .helpers import load_recipe_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("cluster_labels", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe_script("emoji", "cluster_labels")
 
 
 def write_zip(path, kinds):

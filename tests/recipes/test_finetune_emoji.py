@@ -1,6 +1,5 @@
 """recipes/finetune_emoji: the subset rule, its labels, and the whole pipeline (subset -> `kstylegan train
 --resume emoji` -> figures) on a few made-up glyphs and a few steps, from the shipped `emoji` preset."""
-import importlib.util
 import io
 import json
 import os
@@ -14,16 +13,14 @@ from PIL import Image
 
 from keras_stylegan.cli.main import cli
 
-RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "finetune_emoji")
+from .helpers import load_recipe_script
+
 ANIMALS = ["u1f400.png", "u1f43f.png", "u1f98a.png", "u1f9ae.png", "u1f415_200d_1f9ba.png", "u1f408.png"]
 OTHERS = ["u1f600.png", "u1f3ff.png", "u1f9af.png", "u2764.png", "u1f440.png"]  # 1f3ff/1f440/1f9af: just outside
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(RECIPE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe_script("finetune_emoji", name)
 
 
 def write_glyphs(path, names):
