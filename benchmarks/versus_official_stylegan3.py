@@ -27,9 +27,10 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+from versus_official import Worker  # same directory: the JSON-lines worker protocol
 
 CONFIGS = {  # NVIDIA's train.py defaults: config -> (channel_base, channel_max, conv_kernel, radial)
     "t": (32768, 512, 3, False),
@@ -87,7 +88,7 @@ def _our_worker():
 
     def setup(case):
         keras.utils.set_random_seed(0)
-        g = keras_stylegan.Generator(architecture="stylegan3", synthesis_architecture=case["config"],
+        g = keras_stylegan.Generator(architecture="stylegan3", block_architecture=case["config"],
                                      resolution=case["resolution"])
         z = np.random.RandomState(0).randn(case["batch"], 512).astype("float32")
         ws = np.asarray(g.mapping(z))
@@ -126,25 +127,10 @@ def _serve(worker, args):
         out.flush()
 
 
-class Worker:
-    def __init__(self, name, python, args):
-        self.name = name
-        command = [python, os.path.abspath(__file__), "--worker", name, "--official", args.official,
-                   "--python", python]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-
-    def ask(self, **command):
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise SystemExit(f"Error: the {self.name} worker stopped (see its messages above)")
-        return json.loads(line)
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait()
+def _worker(name, python, args):
+    """A worker process running this script's `--worker NAME` (the driver's Worker of versus_official.py)."""
+    return Worker(name, [python, os.path.abspath(__file__), "--worker", name, "--official", args.official,
+                         "--python", python])
 
 
 def _parse_cases(text):
@@ -176,7 +162,7 @@ def main():
 
     print("| StyleGAN3 G, batch 1, CPU | NVIDIA time / our time (median) | min-max | s/image NVIDIA, ours |")
     print("|---|---|---|---|", flush=True)
-    workers = [Worker("official", args.python, args), Worker("ours", sys.executable, args)]
+    workers = [_worker("official", args.python, args), _worker("ours", sys.executable, args)]
     try:
         for case in cases:
             for worker in workers:
@@ -201,7 +187,7 @@ def main():
     for case in cases:
         peaks = {}
         for name, python in (("official", args.python), ("ours", sys.executable)):
-            worker = Worker(name, python, args)
+            worker = _worker(name, python, args)
             try:
                 peaks[name] = worker.ask(op="rss", case=case)
             finally:
