@@ -38,6 +38,10 @@ FREEZE_G = ("mapping", "coarse")
 NETWORK_KWARGS = ("generator", "discriminator")
 MAX_RESOLUTION = 4096  # per side; NVIDIA's largest models are 1024
 MAX_KIMG = 1e9
+# NVIDIA's StyleGAN3-R blurs D's inputs with a Gaussian of this sigma, fading out over
+# 200 kimg at batch 32 (stylegan3 train.py: `blur_fade_kimg = batch * 200 / 32`).
+STYLEGAN3_R_BLUR_SIGMA = 10.0
+BLUR_FADE_KIMG = 200.0
 
 # NVIDIA's fixed presets (train.py `cfg_specs`): global batch, minibatch-stddev group, channel_base
 # (fmaps * 32768), learning rate, R1 gamma, EMA half-life (kimg), EMA rampup, mapping layers.
@@ -73,7 +77,7 @@ def _stylegan3_preset(cfg, side):
     spec = dict(batch=batch, mbstd=4, cbase=32768, cmax=512, lr=0.0025, dlr=0.002, gamma=0.0002 * side ** 2 / batch,
                 ema=batch * 10 / 32, ramp=0.05, map=2, pl=0.0, mix=0.0, blur=0.0)
     if cfg == "r":
-        spec.update(cbase=65536, cmax=1024, blur=10.0)
+        spec.update(cbase=65536, cmax=1024, blur=STYLEGAN3_R_BLUR_SIGMA)
     elif cfg == "cpu":
         spec.update(cbase=4096, cmax=128, zdim=256)
     return spec
@@ -353,7 +357,7 @@ class TrainingConfig:
                 # NVIDIA turns the blur off when it resumes from a pickle (fine-tuning).
                 blur_sigma=self.blur_sigma if self.blur_sigma is not None else 0.0 if self.resume else spec["blur"],
                 blur_fade_kimg=self.blur_fade_kimg if self.blur_fade_kimg is not None else
-                values["batch_size"] * 200 / 32,
+                values["batch_size"] * BLUR_FADE_KIMG / 32,
             )
         if self.architecture == "stylegan":
             probe = Schedule(resolution, progressive=True, lod_initial_resolution=self.lod_initial_resolution,

@@ -26,7 +26,7 @@ from keras_stylegan.networks import Discriminator, Generator
 from keras_stylegan.sampling import image_grid, save_image, to_uint8
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from keras_stylegan.training.config import ConfigError, TrainingConfig, changed_options, renamed_options
+from keras_stylegan.training.config import BLUR_FADE_KIMG, ConfigError, TrainingConfig, changed_options, renamed_options
 from keras_stylegan.training.stylegan import StyleGAN, is_multi_worker
 from keras_stylegan.utils.files import atomic_path, remove_stale_temporaries
 from keras_stylegan.utils.shapes import format_resolution
@@ -135,7 +135,7 @@ def build_gan(options, schedule=None):
         ada_target=config.ada_target, ada_kimg=config.ada_kimg, loss=config.loss, augpipe=config.augpipe,
         lod_initial_resolution=config.lod_initial_resolution, lod_training_kimg=config.lod_training_kimg,
         lod_transition_kimg=config.lod_transition_kimg, seed=config.seed, schedule=schedule,
-        blur_sigma=config.blur_sigma or 0.0, blur_fade_kimg=config.blur_fade_kimg or 200.0,
+        blur_sigma=config.blur_sigma or 0.0, blur_fade_kimg=config.blur_fade_kimg or BLUR_FADE_KIMG,
     )
     if config.freezed or config.freeze_g:
         from keras_stylegan.training.finetune import freeze

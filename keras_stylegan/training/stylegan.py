@@ -11,22 +11,20 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_stylegan.layers.filtered_lrelu import upfirdn2d_tensor
 from keras_stylegan.layers.noise import check_noise_mode, noise_layers
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import check_choice
 from keras_stylegan.networks.synthesis import noise_layers_by_block
 from keras_stylegan.training import losses
 from keras_stylegan.training.backend_check import check_training_backend
+from keras_stylegan.training.config import BLUR_FADE_KIMG, STYLEGAN3_R_BLUR_SIGMA
 from keras_stylegan.training.schedule import Schedule, cosine_decay, ema_beta
 
 AUGMENT_MODES = ("none", "fixed", "ada")
 DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025, "stylegan3": 0.0025}
 # NVIDIA's stylegan3 train.py: D learns at 0.002 while G (StyleGAN3) learns at 0.0025.
 DEFAULT_D_LEARNING_RATE = {"stylegan3": 0.002}
-# NVIDIA's StyleGAN3-R blurs D's inputs with a Gaussian of this sigma, fading out over
-# 200 kimg at batch 32 (`blur_fade_kimg = batch * 200 / 32`).
-STYLEGAN3_R_BLUR_SIGMA = 10.0
-BLUR_FADE_KIMG = 200.0
 # R3GAN's gamma schedule (brownvc/R3GAN train.py, every preset): a cosine from gamma to gamma / 10
 # over 20 M images (200 M for ImageNet).
 R3GAN_GAMMA_DECAY_KIMG = 20_000.0
@@ -504,11 +502,7 @@ class StyleGAN(keras.Model):
         def blurred():
             x = tf.range(-max_radius, max_radius + 1, dtype=tf.float32)
             taps = tf.where(tf.abs(x) <= radius, tf.pow(2.0, -tf.square(x / tf.maximum(sigma, 1e-8))), 0.0)
-            taps = taps / tf.reduce_sum(taps)
-            channels = images.shape[-1]
-            kernel = tf.tile(tf.reshape(taps, [-1, 1, 1, 1]), [1, 1, channels, 1])
-            out = tf.nn.depthwise_conv2d(images, kernel, [1, 1, 1, 1], "SAME")
-            return tf.nn.depthwise_conv2d(out, tf.transpose(kernel, [1, 0, 2, 3]), [1, 1, 1, 1], "SAME")
+            return upfirdn2d_tensor(images, taps / tf.reduce_sum(taps), padding=max_radius)
 
         return tf.cond(radius > 0, blurred, lambda: tf.identity(images))
 
