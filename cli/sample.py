@@ -123,7 +123,7 @@ def sample_command(model, num, seeds, psi, cutoff, class_label, noise_mode, out,
     if translate is not None or rotate is not None:
         from keras_stylegan.networks.stylegan3 import set_input_transform
 
-        set_input_transform(g, translate=shift, rotate=check_finite("--rotate", rotate or 0.0))
+        set_input_transform(g, translate=shift, rotate=rotate or 0.0)  # FiniteFloat checked it
     if precision != "fp32":
         if g.architecture == "stylegan3":
             raise ValueError(f"--precision {precision} is not supported for StyleGAN3 models; use fp32")
@@ -206,7 +206,7 @@ def interpolate_command(model, seeds, frames, space, psi, cutoff, class_label, n
     seeds = sampling.parse_seeds(seeds)
     if translate is not None or rotate is not None:  # the equivariance animation of StyleGAN3
         shift = parse_translate(translate)
-        angle = check_finite("--rotate", rotate or 0.0)
+        angle = rotate or 0.0  # FiniteFloat checked it
         if len(seeds) != 1:
             raise ValueError(f"--translate/--rotate animate one seed: pass --seeds N. Received: {len(seeds)} seeds")
         out = sampling.check_animation_path(out)
