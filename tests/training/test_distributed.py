@@ -127,6 +127,58 @@ def test_two_replica_mirrored_steps_equal_one_replica_steps(tmp_path, architectu
     assert_same_state(single, runs["mirrored"], atol=1e-5, rtol=1e-5)
 
 
+MAGNITUDE_SCRIPT = """
+import sys
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import numpy as np
+from keras_stylegan import Generator
+
+out = sys.argv[1]
+z = np.random.RandomState(3).randn(4, 8).astype("float32")
+
+
+def run(strategy):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        g = Generator(architecture="stylegan3", block_architecture="t", resolution=16, channels=3, z_dim=8,
+                      w_dim=8, channel_base=64, channel_max=8, magnitude_ema_beta=0.5)
+        g(z[:1])  # build (inference: no update)
+    start = [v.numpy() for v in g.weights if v.path.endswith("magnitude_ema")]
+
+    @tf.function
+    def update(batch):
+        g(batch, noise_mode="const", update_magnitude_ema=True)
+
+    dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(z).batch(4))
+    strategy.run(update, args=(next(iter(dataset)),))
+    end = [v.numpy() for v in g.weights if v.path.endswith("magnitude_ema")]
+    return np.array(start), np.array(end)
+
+
+single = run(tf.distribute.get_strategy())
+mirrored = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+np.savez(out, single_start=single[0], single_end=single[1], mirrored_start=mirrored[0], mirrored_end=mirrored[1])
+"""
+
+
+@pytest.mark.large
+def test_stylegan3_magnitude_ema_under_two_replicas_equals_one_replica(tmp_path):
+    # Each replica sees half the batch; the variables' "mean" aggregation must give the update of
+    # the whole batch (a mean of equal halves' mean squares), not one replica's or their sum.
+    out = tmp_path / "magnitudes.npz"
+    wait(start_script(tmp_path, MAGNITUDE_SCRIPT, [out]), timeout=170)
+    with np.load(out) as f:
+        runs = {k: f[k] for k in f.files}
+    np.testing.assert_array_equal(runs["single_start"], runs["mirrored_start"])  # same initial weights
+    assert len(runs["single_end"]) > 3
+    assert np.all(np.abs(runs["single_end"] - runs["single_start"]) > 1e-3)  # every layer updated
+    np.testing.assert_allclose(runs["mirrored_end"], runs["single_end"], rtol=1e-5)
+
+
 def free_ports(n):
     sockets = [socket.socket() for _ in range(n)]
     for s in sockets:
