@@ -65,7 +65,7 @@ OPTIONS = [
     ("--ada-kimg", "ada_kimg", click.FLOAT, "ADA speed: kimg for p to go from 0 to 1 [default: 500]."),
     ("--fit", "fit", click.Choice(_CHOICES["fit"]), "Fit images to the resolution by crop or resize [default: crop]."),
     ("--tick", "tick_kimg", click.FLOAT, "kimg per tick (stats, sample grid, checkpoint) [default: 4]."),
-    ("--snap", "snapshot_ticks", click.INT, "Network snapshot every this many ticks [default: 10]."),
+    ("--snap", "snapshot_ticks", click.INT, "Network snapshot every this many ticks and at the end [default: 10]."),
     ("--lod-kimg", "lod_training_kimg", click.FLOAT,
      "StyleGAN: kimg stabilizing each resolution (and fading it in, unless --lod-fade-kimg) [default: 600]."),
     ("--lod-fade-kimg", "lod_transition_kimg", click.FLOAT,

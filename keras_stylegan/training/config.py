@@ -127,7 +127,8 @@ class TrainingConfig:
         augment: `"ada"`, `"fixed"` or `"none"`; augpipe: NVIDIA's pipeline preset (`"bgc"`, ...).
         augment_p, ada_target, ada_kimg: initial/fixed p, ADA target and speed.
         xflip: mirror half the reals; fit: `"crop"` or `"resize"` the images.
-        tick_kimg, snapshot_ticks: kimg per tick (stats, grid, checkpoint); snapshot every this many ticks.
+        tick_kimg, snapshot_ticks: kimg per tick (stats, grid, checkpoint); a snapshot every this many
+            ticks and at the end.
         lod_initial_resolution, lod_training_kimg, lod_transition_kimg: progressive growing.
         seed: seed of every random stream.
         grid_size: images in the per-tick sample grid.
@@ -220,7 +221,8 @@ class TrainingConfig:
             if self.architecture == "stylegan3" and self.cfg not in STYLEGAN3_PRESETS:
                 raise ConfigError("cfg", f"`cfg` {self.cfg!r} is not a StyleGAN3 preset; architecture 'stylegan3' "
                                          f"takes {', '.join(STYLEGAN3_PRESETS)}")
-            if self.architecture != "stylegan3" and self.cfg in ("t", "r"):
+            # With `resume`, the architecture comes from the source: fine-tuning checks it once it is read.
+            if self.architecture != "stylegan3" and self.cfg in ("t", "r") and self.resume is None:
                 raise ConfigError("cfg", f"`cfg` {self.cfg!r} is a StyleGAN3 configuration; pass architecture "
                                          "'stylegan3' with it")
         if self.architecture == "stylegan3" and self.resolution[0] != self.resolution[1]:
@@ -281,6 +283,9 @@ class TrainingConfig:
         _integer(self, "freezed", 0, 100_000)
         if self.freeze_g is not None:
             _choice(self, "freeze_g", FREEZE_G)
+            if self.freeze_g == "coarse" and self.architecture == "stylegan3":
+                raise ConfigError("freeze_g", "`freeze_g` 'coarse' freezes StyleGAN and StyleGAN2 blocks; a StyleGAN3 "
+                                              "generator has none (its layers share one size): use 'mapping'")
         kwargs = self.network_kwargs
         if kwargs is not None and (not isinstance(kwargs, dict) or set(kwargs) - set(NETWORK_KWARGS)
                                    or not all(isinstance(v, dict) for v in kwargs.values())):

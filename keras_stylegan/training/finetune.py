@@ -21,6 +21,11 @@ weights into the new run's networks, adapting what differs:
   the image shape, except G's constant input, the stored noise maps and D's last dense layer,
   which are cropped (or edge-padded) around their centre.
 
+A StyleGAN3 source (NVIDIA's stylegan3 pickles, or our own StyleGAN3 runs and presets) trains with
+its config (T or R) and at its own resolution and channel count: its layers are designed for their
+sampling rates and sizes, so there is no block to add or drop, and the weights are copied as they are
+(the Fourier features' frequencies and phases and each layer's `magnitude_ema` included).
+
 Freezing (`freeze_layers`): `freezed=N` freezes D's first N layers counted from the top
 resolution, NVIDIA's `--freezed` (stylegan2-ada-pytorch counts each block's FromRGB, conv0, conv1
 and skip; the last 4x4 block and the label mapping are never frozen). `freeze_g="mapping"`
@@ -106,9 +111,6 @@ def load_source(source):
         raise _not_a_model(text, message) from None
     except (OSError, KeyError, EOFError) as error:
         raise _not_a_model(text, f"{type(error).__name__}: {str(error)[:200]}") from None
-    if start.generator_ema.architecture not in ("stylegan", "stylegan2"):
-        raise _not_a_model(text, f"it is a {start.generator_ema.architecture} generator; training builds StyleGAN "
-                                 "and StyleGAN2 networks")
     return start
 
 

@@ -120,14 +120,14 @@ def build_gan(options, schedule=None):
                        magnitude_ema_beta=0.5 ** (config.batch_size / 20000))
     generator = Generator(z_dim=config.z_dim, w_dim=config.w_dim, mapping_layers=config.mapping_layers,
                           num_classes=config.num_classes, name="generator",
-                          **dict(net, **g_extra, **extra.get("generator", {})))
+                          **{**net, **g_extra, **extra.get("generator", {})})
     d_extra = {} if config.architecture == "stylegan" else \
         dict(block_architecture=config.d_block_architecture or "resnet")
     if config.architecture == "stylegan3":
         d_extra["architecture"] = "stylegan2"  # NVIDIA trains StyleGAN3 against the StyleGAN2 discriminator
     mbstd = 4 if config.mbstd_group_size is None else config.mbstd_group_size
     discriminator = Discriminator(num_classes=config.num_classes, name="discriminator", mbstd_group_size=mbstd,
-                                  **dict(net, **d_extra, **extra.get("discriminator", {})))
+                                  **{**net, **d_extra, **extra.get("discriminator", {})})
     gan = StyleGAN(
         generator, discriminator, r1_gamma=config.r1_gamma, r1_interval=config.r1_interval,
         pl_weight=config.pl_weight, style_mixing_prob=config.style_mixing_prob, ema_kimg=config.ema_kimg,
@@ -206,7 +206,8 @@ class _TickWriter:
                     tf.summary.scalar(name, value)
             tf.summary.image("fakes", images[: min(16, len(images))].astype(np.float32) / 255.0, max_outputs=16)
         self.writer.flush()
-        if stats["tick"] % self.config.snapshot_ticks == 0:
+        done = stats["kimg"] * 1000 >= math.ceil(self.config.kimg * 1000 - 1e-6) - 1e-6
+        if done or stats["tick"] % self.config.snapshot_ticks == 0:  # NVIDIA's loop also snapshots its last tick
             from keras_stylegan.zoo.presets import save_preset
 
             save_preset(os.path.join(self.outdir, snapshot_name(kimg)), gan.generator_ema,
@@ -311,6 +312,11 @@ def _fine_tuning_config(requested, explicit, start):
         if name in explicit and name in fields and getattr(requested, name) != fields[name]:
             raise ConfigError(name, f"`{name}` {getattr(requested, name)!r} disagrees with {start.source}, whose "
                                     f"networks have {fields[name]!r}: leave it out to fine-tune them")
+    if fields["architecture"] == "stylegan3":
+        _check_stylegan3_source(requested, explicit, start, fields)
+    elif requested.cfg in ("t", "r"):
+        raise ConfigError("cfg", f"`cfg` {requested.cfg!r} is a StyleGAN3 configuration and {start.source} is a "
+                                 f"{fields['architecture']} model: leave it out to fine-tune it")
     keep = {"resolution", "channels", "conv_clamp", "conditional"} & explicit
     fields = {name: value for name, value in fields.items() if name not in keep}
     if fields["architecture"] == "stylegan" and "lod_initial_resolution" not in explicit:
@@ -318,6 +324,19 @@ def _fine_tuning_config(requested, explicit, start):
         target = requested.resolution if "resolution" in explicit else fields["resolution"]
         fields["lod_initial_resolution"] = min(max(start.generator_ema.resolution), max(target))
     return requested.replace(network_kwargs=network_kwargs or None, **fields)
+
+
+def _check_stylegan3_source(requested, explicit, start, fields):
+    """A StyleGAN3 source trains as it is: its config (T or R), resolution and channels (see finetune)."""
+    kind = start.generator_ema.block_architecture
+    if "cfg" in explicit and requested.cfg in ("t", "r") and requested.cfg != kind:
+        raise ConfigError("cfg", f"`cfg` {requested.cfg!r} disagrees with {start.source}, a StyleGAN3-"
+                                 f"{kind.upper()} model: leave it out (or pass {kind!r}) to fine-tune it")
+    for name in ("resolution", "channels"):
+        if name in explicit and getattr(requested, name) != fields[name]:
+            have = format_resolution(fields[name]) if name == "resolution" else fields[name]
+            raise ConfigError(name, f"`{name}` cannot change when fine-tuning a StyleGAN3 model ({start.source} "
+                                    f"has {have}): its layers are designed for their sizes; leave it out")
 
 
 def _num_classes(info, start):

@@ -9,7 +9,7 @@ import pytest
 
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.training.config import TrainingConfig
-from keras_stylegan.training.run import ResumeMismatch, _failure_message, _TickWriter, read_stats, train
+from keras_stylegan.training.run import ResumeMismatch, _failure_message, _TickWriter, list_snapshots, read_stats, train
 from keras_stylegan.training.schedule import Schedule
 from keras_stylegan.training.stylegan import StyleGAN
 
@@ -101,9 +101,16 @@ def test_kimg_stops_where_nvidias_loop_stops(tmp_path):
     gan = train(str(data), tmp_path / "run", resolution=8, batch_size=4, kimg=0.010, tick_kimg=0.008, **TINY)
     assert int(gan.nimg.numpy()) == 12
     assert [(s["tick"], s["kimg"]) for s in read_stats(tmp_path / "run")] == [(1, 0.008), (2, 0.012)]
+    # NVIDIA's loop also snapshots its last tick (here tick 2 of `snapshot_ticks` 10): a run ends sampleable.
+    assert snapshot_kimgs(tmp_path / "run") == [0.012]
     gan = train(str(data), tmp_path / "run", resolution=8, batch_size=4, kimg=0.030, tick_kimg=0.008, **TINY)
     assert int(gan.nimg.numpy()) == 32
     assert [s["kimg"] for s in read_stats(tmp_path / "run")] == [0.008, 0.012, 0.02, 0.028, 0.032]
+    assert snapshot_kimgs(tmp_path / "run") == [0.032]  # both round to kimg 0: the last one replaced the first
+
+
+def snapshot_kimgs(run):
+    return [json.load(open(os.path.join(path, "metadata.json")))["kimg"] for _, path in list_snapshots(str(run))]
 
 
 def test_resume_refuses_changed_options_unless_overridden(tmp_path, capsys):

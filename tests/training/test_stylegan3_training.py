@@ -7,6 +7,7 @@ config R a blur of every image D sees (sigma 10 falling linearly to 0 over batch
 """
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -17,7 +18,10 @@ from scipy import ndimage
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.cli.main import cli
 from keras_stylegan.training.config import TrainingConfig
-from keras_stylegan.training.run import build_gan, list_snapshots
+from keras_stylegan.training.finetune import load_source
+from keras_stylegan.training.run import (
+    _fine_tuning_config, _load_fine_tuning_source, build_gan, list_snapshots,
+)
 from keras_stylegan.training.stylegan import StyleGAN
 from keras_stylegan.zoo import load
 
@@ -138,6 +142,58 @@ def test_kstylegan_train_stylegan3_end_to_end(tmp_path):
 def test_bad_stylegan3_options_are_one_line(tmp_path, args, message):
     data = write_images(tmp_path / "data")
     result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(tmp_path / "run")] + args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.output
+    assert not (tmp_path / "run").exists()
+
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "stylegan3")
+
+
+@pytest.mark.parametrize("name, kind", [("sg3t32", "t"), ("sg3r32", "r")])
+def test_fine_tuning_starts_from_nvidias_stylegan3_pickle_as_it_is(name, kind):
+    """`train(resume=<stylegan3 pickle>)`'s set-up: the run's networks are the pickle's (config, weights,
+    Fourier features, magnitudes), G_ema still draws NVIDIA's images, D gives the same scores."""
+    source = os.path.join(FIXTURES, f"{name}.pkl")
+    start = load_source(source)
+    classes = start.generator_ema.num_classes  # sg3r32 is conditional: a labelled data set keeps its classes
+    config = _fine_tuning_config(TrainingConfig(resume=source), {"resume"}, start).resolve((32, 32), 3, classes)
+    assert (config.architecture, config.resolution, config.blur_sigma) == ("stylegan3", (32, 32), 0.0)
+    gan = build_gan(config)
+    lines = _load_fine_tuning_source(gan, start)
+    assert "fresh" not in " ".join(lines) and "unused" not in " ".join(lines), lines
+    g = gan.generator_ema
+    assert g.block_architecture == kind and g.w_avg_beta == 0.998
+    # NVIDIA's trainer: the magnitude EMA's half-life is 20 kimg at the run's batch (not the pickle's beta).
+    assert gan.generator.magnitude_ema_beta == pytest.approx(0.5 ** (config.batch_size / 20000))
+    refs = np.load(os.path.join(FIXTURES, f"{name}.ref.npz"))
+    ws = refs["ws_seed0_psi1.0"].astype("float32")
+    want = np.transpose(refs["img_seed0_psi1.0"], (0, 2, 3, 1))
+    for generator in (gan.generator_ema, gan.generator):  # the pickle holds both, equal in the fixture
+        assert np.abs(np.asarray(generator.synthesis(ws)) - want).max() <= 1e-4 * want.std()
+    labels = refs["c_seed0"] if classes else None
+    np.testing.assert_allclose(np.asarray(gan.discriminator(want, labels=labels)), refs["dscore_seed0_psi1.0"],
+                               rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cfg", "t"], "--cfg 't' disagrees with"),
+    (["--resolution", "16"], "--resolution cannot change when fine-tuning a StyleGAN3 model"),
+    (["--channels", "1"], "--channels cannot change"),
+    (["--freeze-g", "coarse"], "a StyleGAN3 generator has none"),
+    (["--cfg", "paper256"], "not a StyleGAN3 preset"),
+    (["--cfg", "r", "--source", "tiny-stylegan2"], "--cfg 'r' is a StyleGAN3 configuration and"),
+])
+def test_bad_stylegan3_fine_tuning_options_are_one_line(tmp_path, args, message):
+    data = write_images(tmp_path / "data", size=32)
+    source = os.path.join(FIXTURES, "sg3r32.pkl")
+    if "--source" in args:  # a StyleGAN2 source instead
+        args = args[:-2]
+        source = str(tmp_path / "g2.keras")
+        Generator(resolution=32, z_dim=8, w_dim=8, channel_base=64, channel_max=8).save(source)
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--outdir", str(tmp_path / "run"),
+                                      "--resume", source] + args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.output
