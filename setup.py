@@ -44,7 +44,7 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow >= 2.20 no longer installs it
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc", "openvino", "ai-edge-litert",
+        "test": ["pytest", "pytest-xdist", "hypothesis", "scipy", "tf2onnx", "onnxruntime", "pdoc", "openvino", "ai-edge-litert",
                  "huggingface_hub>=2.0", "kagglehub>=1.0"],
         "docs": ["pdoc"],  # the API reference: pdoc keras_stylegan -o docs/api
         # Presets on Hugging Face (hf://owner/repo) and Kaggle (kaggle://owner/model/keras/variant), download and
