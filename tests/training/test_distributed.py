@@ -23,11 +23,8 @@ ENV.pop("TF_CONFIG", None)
 TINY_TRAIN = dict(resolution=8, channel_base=32, channel_max=8, z_dim=8, w_dim=8, mapping_layers=2, batch_size=4,
                   tick_kimg=0.004, augment="none", grid_size=4, verbose=0)
 
-# Per-replica randomness would make the runs differ by design, so it is neutralized: no
-# minibatch-stddev groups, no augmentation. Everything else (z, style mixing, the generator's
-# random noise inputs, path-length z and noise) is drawn for the global batch and sliced per
-# replica, so two replicas must take exactly the step one replica takes.
-MIRRORED_SCRIPT = """
+# The start of every 2-replica script: two logical CPU devices, set before TensorFlow initializes.
+TWO_LOGICAL_CPUS = """
 import sys
 import tensorflow as tf
 
@@ -35,6 +32,13 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 import numpy as np
+"""
+
+# Per-replica randomness would make the runs differ by design, so it is neutralized: no
+# minibatch-stddev groups, no augmentation. Everything else (z, style mixing, the generator's
+# random noise inputs, path-length z and noise) is drawn for the global batch and sliced per
+# replica, so two replicas must take exactly the step one replica takes.
+MIRRORED_SCRIPT = TWO_LOGICAL_CPUS + """
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.training.stylegan import StyleGAN
 
@@ -127,14 +131,7 @@ def test_two_replica_mirrored_steps_equal_one_replica_steps(tmp_path, architectu
     assert_same_state(single, runs["mirrored"], atol=1e-5, rtol=1e-5)
 
 
-MAGNITUDE_SCRIPT = """
-import sys
-import tensorflow as tf
-
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import keras
-import numpy as np
+MAGNITUDE_SCRIPT = TWO_LOGICAL_CPUS + """
 from keras_stylegan import Generator
 
 out = sys.argv[1]
