@@ -72,7 +72,8 @@ class FineTuneSource:
         g = "G, G_ema" if self.has_training_generator else "G_ema (also as G)"
         d = " and D" if self.discriminator is not None else ""
         g_ema = self.generator_ema
-        return (f"{g}{d} from {self.kind} {self.source} ({g_ema.architecture} "
+        name = g_ema.architecture + (f"-{g_ema.block_architecture}" if g_ema.architecture == "stylegan3" else "")
+        return (f"{g}{d} from {self.kind} {self.source} ({name} "
                 f"{format_resolution(g_ema.resolution)}, {g_ema.channels} channels)")
 
 

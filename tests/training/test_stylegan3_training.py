@@ -163,6 +163,7 @@ def test_fine_tuning_starts_from_nvidias_stylegan3_pickle_as_it_is(name, kind):
     gan = build_gan(config)
     lines = _load_fine_tuning_source(gan, start)
     assert "fresh" not in " ".join(lines) and "unused" not in " ".join(lines), lines
+    assert f"(stylegan3-{kind} 32x32, 3 channels)" in lines[0]
     g = gan.generator_ema
     assert g.block_architecture == kind and g.w_avg_beta == 0.998
     # NVIDIA's trainer: the magnitude EMA's half-life is 20 kimg at the run's batch (not the pickle's beta).
