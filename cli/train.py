@@ -31,6 +31,10 @@ OPTIONS = [
     ("--channels", "channels", click.INT, "1 gray, 2 gray+alpha, 3 RGB, 4 RGBA [default: the data's]."),
     ("--cond", "conditional", "flag", "Condition on the labels of the data's dataset.json."),
     ("--mirror", "xflip", "flag", "Mirror half of the reals left-right."),
+    ("--fp32", "fp32", "flag", "No float16 (NVIDIA's --fp32). StyleGAN2 runs float16 in the 4 highest resolutions "
+                               "of G and D when a GPU is visible, as NVIDIA."),
+    ("--fp16-res", "num_fp16_res", click.INT,
+     "StyleGAN2: float16 in this many highest resolutions of G and D [default: 4 with a GPU, else 0]."),
     ("--kimg", "kimg", click.FLOAT, "Total thousands of real images to show [default: 1000]."),
     ("--batch", "batch_size", click.INT, "Global batch size [default: the preset's]."),
     ("--gamma", "r1_gamma", click.FLOAT, "R1 weight [default: the preset's; auto: 0.0002*res^2/batch]."),

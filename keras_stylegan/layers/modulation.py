@@ -1,4 +1,5 @@
 """Style modulation: AdaIN (StyleGAN 2019) and modulated convolution (StyleGAN2)."""
+import math
 
 import keras
 import numpy as np  # noqa: F401 - the docstring examples use it
@@ -92,9 +93,14 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, down=1, resample_
         dcoefs = ops.cast(ops.rsqrt(ops.matmul(ops.square(styles32), w2) + 1e-8), dtype)  # [N, O]
     styles = ops.cast(styles, dtype)
     if not fused:
+        # float16 holds at most 65504: the raw N(0, 1) weights are scaled down by the fan-in for the
+        # convolution and the result back up in x's dtype (NVIDIA pre-normalizes for the same reason).
+        fan_in = int(weight.shape[0]) * int(weight.shape[1]) * int(weight.shape[2])
+        gain = math.sqrt(fan_in) if keras.backend.standardize_dtype(compute_dtype) == "float16" else 1.0
         x = ops.cast(x * styles[:, None, None, :], compute_dtype)
-        x = conv2d_resample(x, ops.cast(weight, compute_dtype), f=resample_filter, up=up, down=down, padding=padding)
-        x = ops.cast(x, dtype)
+        x = conv2d_resample(x, ops.cast(weight / gain, compute_dtype), f=resample_filter, up=up, down=down,
+                            padding=padding)
+        x = ops.cast(x, dtype) if gain == 1.0 else ops.cast(x, dtype) * gain
         if dcoefs is not None:
             x = x * dcoefs[:, None, None, :]
         return x

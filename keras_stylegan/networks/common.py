@@ -33,6 +33,30 @@ def set_mixed_precision(network, policy):
         layer.autocast = float32
 
 
+def float16_side(resolution, num_fp16_res):
+    """The smallest block side that runs in float16 when the `num_fp16_res` highest resolutions do
+    (stylegan2-ada's `fp16_resolution`: never the 4x4 block); `None` when none does."""
+    if not num_fp16_res:
+        return None
+    return max(2 ** (int(math.log2(max(resolution))) + 1 - num_fp16_res), 8)
+
+
+def use_float16(network, blocks, shapes, num_fp16_res, architecture):
+    """Checks `num_fp16_res` and gives the `blocks` (of `shapes`) at the highest resolutions NVIDIA's
+    float16 policy (`mixed_float16`: the convolutions in float16, features between layers in float32)."""
+    num_fp16_res = check_positive_int("num_fp16_res", num_fp16_res, minimum=0)
+    if num_fp16_res and architecture != "stylegan2":
+        raise ValueError(f"`num_fp16_res` applies to StyleGAN2 networks (NVIDIA's float16 recipe). Received: "
+                         f"{num_fp16_res} with architecture {architecture!r}")
+    if num_fp16_res and network.dtype_policy.name != "float32":
+        raise ValueError(f"`num_fp16_res` needs dtype float32 (the other blocks'). Received: {network.dtype_policy.name}")
+    side = float16_side(network.resolution, num_fp16_res)
+    for block, shape in zip(blocks, shapes):
+        if side is not None and max(shape) >= side:
+            set_mixed_precision(block, "mixed_float16")
+    return num_fp16_res
+
+
 def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {choices}. Received: {value!r}")

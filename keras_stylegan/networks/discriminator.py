@@ -11,7 +11,7 @@ from keras_stylegan.layers.serialization import register
 from keras_stylegan.layers.upfirdn import downsample2d, setup_filter
 from keras_stylegan.networks.common import (
     ARCHITECTURES, BOX_FILTER, DEFAULT_FILTERS, DISCRIMINATOR_ARCHITECTURES, SQRT2, check_channels, check_choice,
-    check_min_lod, check_positive_int,
+    check_min_lod, check_positive_int, use_float16,
 )
 from keras_stylegan.networks.mapping import MappingNetwork
 from keras_stylegan.networks.synthesis import blur, lerp_clip
@@ -222,6 +222,8 @@ class Discriminator(keras.Model):
             PyTorch, 0.1 in TensorFlow).
         resample_filter: FIR taps.
         conv_clamp: activation clamp.
+        num_fp16_res: StyleGAN2: run the convolutions of the blocks at this many highest
+            resolutions (never the 4x4 epilogue) in float16, NVIDIA's mixed precision (default 0).
 
     Call arguments:
         images: `[N, H, W, C]` on the [-1, 1] scale.
@@ -240,7 +242,7 @@ class Discriminator(keras.Model):
     def __init__(self, architecture="stylegan2", resolution=1024, channels=3, num_classes=0,
                  block_architecture="resnet", channel_base=32768, channel_max=512, mbstd_group_size=4,
                  mbstd_num_channels=1, cmap_dim=None, mapping_layers=8, mapping_lr_multiplier=0.01,
-                 resample_filter=None, conv_clamp=None, **kwargs):
+                 resample_filter=None, conv_clamp=None, num_fp16_res=0, **kwargs):
         super().__init__(**kwargs)
         self.architecture = check_choice("architecture", architecture, ARCHITECTURES)
         self.resolution = parse_resolution(resolution)
@@ -282,6 +284,7 @@ class Discriminator(keras.Model):
                                           num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier,
                                           w_avg_beta=None, name="mapping")
         self._box = setup_filter(BOX_FILTER)
+        self.num_fp16_res = use_float16(self, self.blocks, shapes[:-1], num_fp16_res, self.architecture)
         self.build((None,) + self.resolution + (self.channels,))
 
     @property
@@ -336,6 +339,6 @@ class Discriminator(keras.Model):
             channel_base=self.channel_base, channel_max=self.channel_max, mbstd_group_size=self.mbstd_group_size,
             mbstd_num_channels=self.mbstd_num_channels, cmap_dim=self.cmap_dim if self.num_classes else None,
             mapping_layers=self.mapping_layers, mapping_lr_multiplier=self.mapping_lr_multiplier,
-            resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
+            resample_filter=self.resample_filter, conv_clamp=self.conv_clamp, num_fp16_res=self.num_fp16_res,
         )
         return config

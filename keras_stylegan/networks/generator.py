@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_stylegan.layers.serialization import register
 from keras_stylegan.networks.common import (
-    ARCHITECTURES, check_channels, check_choice, check_positive_int, set_mixed_precision,
+    ARCHITECTURES, check_channels, check_choice, check_positive_int, set_mixed_precision, use_float16,
 )
 from keras_stylegan.networks.mapping import MappingNetwork, check_psi
 from keras_stylegan.networks.stylegan3 import CONFIGS as STYLEGAN3_CONFIGS, SynthesisNetwork3
@@ -63,6 +63,9 @@ class Generator(keras.Model):
         w_avg_beta: decay of the tracked average w (default 0.995; 0.998 for StyleGAN3).
         magnitude_ema_beta: StyleGAN3: decay of each layer's tracked input magnitude while
             training (default 0.999; NVIDIA's trainer uses `0.5 ** (batch / 20000)`).
+        num_fp16_res: StyleGAN2: run the convolutions of the blocks at this many highest
+            resolutions (never 4x4) in float16, NVIDIA's mixed precision for GPUs (stylegan2-ada
+            trains with 4; keep `conv_clamp` 256 with it). Default 0: float32.
         dtype: `"float32"` (default) or a mixed policy such as `"mixed_bfloat16"` (StyleGAN and
             StyleGAN2): the synthesis convolutions then run in bfloat16 while the mapping, the
             styles, the demodulation coefficients, normalizations and the ToRGB sum stay float32;
@@ -93,7 +96,7 @@ class Generator(keras.Model):
     def __init__(self, architecture="stylegan2", resolution=1024, channels=3, z_dim=512, w_dim=512, num_classes=0,
                  mapping_layers=None, mapping_lr_multiplier=0.01, channel_base=None, channel_max=None,
                  block_architecture=None, resample_filter=None, conv_clamp=None, fused_modconv=False,
-                 fused_scale="auto", w_avg_beta=None, magnitude_ema_beta=None, **kwargs):
+                 fused_scale="auto", w_avg_beta=None, magnitude_ema_beta=None, num_fp16_res=0, **kwargs):
         block_architecture = renamed_keyword(kwargs, "synthesis_architecture", "block_architecture",
                                              block_architecture, "Generator")
         super().__init__(**kwargs)
@@ -143,6 +146,9 @@ class Generator(keras.Model):
                 fused_modconv=self.fused_modconv, fused_scale=self.fused_scale, name="synthesis",
             )
         self.num_ws = self.synthesis.num_ws
+        blocks = [] if stylegan3 else self.synthesis.blocks
+        self.num_fp16_res = use_float16(self, blocks, [] if stylegan3 else self.synthesis.block_shapes, num_fp16_res,
+                                        self.architecture)
         self.mapping = MappingNetwork(
             z_dim=self.z_dim, w_dim=self.w_dim, num_ws=self.num_ws, num_layers=self.mapping_layers,
             num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier, w_avg_beta=self.w_avg_beta,
@@ -252,6 +258,7 @@ class Generator(keras.Model):
             channel_max=self.channel_max, block_architecture=self.block_architecture,
             resample_filter=self.resample_filter, conv_clamp=self.conv_clamp, fused_modconv=self.fused_modconv,
             fused_scale=self.fused_scale, w_avg_beta=self.w_avg_beta, magnitude_ema_beta=self.magnitude_ema_beta,
+            num_fp16_res=self.num_fp16_res,
         )
         return config
 

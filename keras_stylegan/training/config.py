@@ -119,6 +119,9 @@ class TrainingConfig:
             at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
         conv_clamp: activation clamp (NVIDIA: 256 in every stylegan2-ada preset).
+        num_fp16_res: StyleGAN2: G and D blocks at this many highest resolutions compute in float16
+            (NVIDIA's mixed precision, no loss scaling; `None`: 4 when a GPU is visible, as NVIDIA, else 0).
+        fp32: no float16 at all (NVIDIA's `--fp32`).
         d_block_architecture: the StyleGAN2 discriminator's blocks, `"resnet"` (`cifar`: `"orig"`).
             The old name `d_architecture` still works, with a `DeprecationWarning`.
         mbstd_group_size: minibatch-stddev group (0 = off).
@@ -170,6 +173,8 @@ class TrainingConfig:
     z_dim: Optional[int] = None
     w_dim: Optional[int] = None
     conv_clamp: Optional[float] = None
+    num_fp16_res: Optional[int] = None
+    fp32: bool = False
     d_block_architecture: Optional[str] = None
     mbstd_group_size: Optional[int] = None
     ema_kimg: Optional[float] = None
@@ -245,6 +250,7 @@ class TrainingConfig:
             _integer(self, "channels", 1, 4)
         _flag(self, "conditional")
         _flag(self, "xflip")
+        _flag(self, "fp32")
         _integer(self, "num_classes", 0, 100_000)
         _number(self, "kimg", 0, MAX_KIMG, low_open=True)
         _number(self, "tick_kimg", 0, MAX_KIMG, low_open=True)
@@ -281,6 +287,11 @@ class TrainingConfig:
             raise ConfigError("resume", f"`resume` must be a zoo name, pickle, preset or run directory. "
                                         f"Received: {self.resume!r}")
         _integer(self, "freezed", 0, 100_000)
+        _integer(self, "num_fp16_res", 0, 16, optional=True)
+        if self.num_fp16_res and (self.fp32 or self.architecture != "stylegan2"):
+            why = "`fp32` is set" if self.fp32 else f"architecture is {self.architecture!r}"
+            raise ConfigError("num_fp16_res", f"`num_fp16_res` {self.num_fp16_res} asks for float16 but {why} "
+                                              "(NVIDIA's float16 recipe is StyleGAN2's)")
         if self.freeze_g is not None:
             _choice(self, "freeze_g", FREEZE_G)
             if self.freeze_g == "coarse" and self.architecture == "stylegan3":
@@ -346,6 +357,8 @@ class TrainingConfig:
             channel_base=self.channel_base or spec["cbase"], channel_max=self.channel_max or spec.get("cmax", 512),
             mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
             w_dim=self.w_dim or spec.get("zdim", 512),
+            num_fp16_res=self.num_fp16_res if self.num_fp16_res is not None else
+            (4 if gpu and stylegan2 and not self.fp32 else 0),
             conv_clamp=self.conv_clamp if self.conv_clamp is not None else
             (None if self.architecture == "stylegan" else 256.0),
             d_block_architecture=self.d_block_architecture or ("orig" if cifar else "resnet"),
@@ -470,6 +483,7 @@ class TrainingConfig:
                 f"channel_base={self.channel_base} channel_max={self.channel_max} map={self.mapping_layers} "
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
                 f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
+                + (f" fp16_res={self.num_fp16_res}" if self.num_fp16_res else "")
                 + (f" freezed={self.freezed}" if self.freezed else "")
                 + (f" freeze_g={self.freeze_g}" if self.freeze_g else "")
                 + (f" d_lr={self.d_learning_rate:g}" if self.d_learning_rate is not None else "")

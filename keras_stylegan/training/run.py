@@ -113,6 +113,8 @@ def build_gan(options, schedule=None):
     config = _as_config(options)
     net = dict(architecture=config.architecture, resolution=config.resolution, channels=config.channels,
                channel_base=config.channel_base, channel_max=config.channel_max, conv_clamp=config.conv_clamp)
+    if config.num_fp16_res:
+        net["num_fp16_res"] = config.num_fp16_res
     extra = config.network_kwargs or {}  # arguments a fine-tuning source needs beyond the config's fields
     g_extra = {}
     if config.architecture == "stylegan3":  # NVIDIA's train.py: the magnitude EMA's half-life is 20 kimg
@@ -450,6 +452,8 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         strategy = make_strategy(strategy)
     replicas = strategy.num_replicas_in_sync
     gpu = _gpu_visible()
+    # NVIDIA turns TF32 off (it hurts GAN training on Ampere and newer GPUs); no effect on CPUs.
+    tf.config.experimental.enable_tensor_float_32_execution(False)
     if stored is None:
         config = requested.resolve(resolution, info.channels, _num_classes(info, start), replicas=replicas, gpu=gpu)
         reason = ("chosen" if requested.cfg else ("a GPU is visible" if gpu else "no GPU is visible"))

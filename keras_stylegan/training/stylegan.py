@@ -37,6 +37,16 @@ def _zero_if_none(grads, variables):
     return [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
 
 
+def finite_gradients(grads):
+    """NVIDIA's `nan_to_num` of every gradient before the optimizer step: NaN -> 0, +-Inf -> +-1e5.
+    Finite values pass unchanged; float16 blocks train without loss scaling thanks to it."""
+    cleaned = []
+    for g in grads:
+        g = tf.where(tf.math.is_nan(g), tf.zeros_like(g), g)
+        cleaned.append(tf.where(tf.math.is_inf(g), tf.sign(g) * 1e5, g))
+    return cleaned
+
+
 def _replica_context():
     ctx = tf.distribute.get_replica_context()
     return ctx, (ctx.num_replicas_in_sync if ctx is not None else 1)
@@ -558,7 +568,7 @@ class StyleGAN(keras.Model):
             d_loss = tf.reduce_sum(per_sample) / global_batch
         d_vars = self.discriminator.trainable_variables
         # Blocks skipped below min_lod get zero gradients, as their faded-out branch would.
-        d_grads = _zero_if_none(tape.gradient(d_loss, d_vars), d_vars)
+        d_grads = finite_gradients(_zero_if_none(tape.gradient(d_loss, d_vars), d_vars))
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
 
         # Generator: main loss, plus path-length regularization (lazy).
@@ -582,7 +592,7 @@ class StyleGAN(keras.Model):
             pl_penalty = self._path_length_penalty(pl_lengths, do_pl)
             total_g_loss = g_loss + pl_penalty * (self.pl_weight * self.pl_interval)
         g_vars = self.generator.trainable_variables
-        g_grads = _zero_if_none(tape.gradient(total_g_loss, g_vars), g_vars)
+        g_grads = finite_gradients(_zero_if_none(tape.gradient(total_g_loss, g_vars), g_vars))
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
 
         # Bookkeeping: counters, EMA, ADA.

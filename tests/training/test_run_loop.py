@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.training.config import TrainingConfig
@@ -98,8 +99,10 @@ def test_kimg_stops_where_nvidias_loop_stops(tmp_path):
     np.save(data, images(16))
     # NVIDIA: stop at the first step reaching kimg (12 images, not whole ticks: 16); ticks end at the
     # first step reaching 8 more images.
+    tf.config.experimental.enable_tensor_float_32_execution(True)
     gan = train(str(data), tmp_path / "run", resolution=8, batch_size=4, kimg=0.010, tick_kimg=0.008, **TINY)
     assert int(gan.nimg.numpy()) == 12
+    assert not tf.config.experimental.tensor_float_32_execution_enabled()  # NVIDIA trains with TF32 off
     assert [(s["tick"], s["kimg"]) for s in read_stats(tmp_path / "run")] == [(1, 0.008), (2, 0.012)]
     # NVIDIA's loop also snapshots its last tick (here tick 2 of `snapshot_ticks` 10): a run ends sampleable.
     assert snapshot_kimgs(tmp_path / "run") == [0.012]
