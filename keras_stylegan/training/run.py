@@ -40,6 +40,11 @@ MAX_DATA_BYTES = 16 * 2 ** 30  # decoded training images held in memory
 SNAPSHOT_PREFIX = "network-snapshot-"
 
 
+def to_images(kimg):
+    """Images in `kimg` thousand, rounded up (a float's 0.1 + 0.2 does not add an image)."""
+    return int(math.ceil(kimg * 1000 - 1e-6))
+
+
 def snapshot_name(kimg):
     """The directory name of the snapshot taken after `kimg` thousand images."""
     return f"{SNAPSHOT_PREFIX}{int(round(kimg)):06d}"
@@ -208,7 +213,7 @@ class _TickWriter:
                     tf.summary.scalar(name, value)
             tf.summary.image("fakes", images[: min(16, len(images))].astype(np.float32) / 255.0, max_outputs=16)
         self.writer.flush()
-        done = stats["kimg"] * 1000 >= math.ceil(self.config.kimg * 1000 - 1e-6) - 1e-6
+        done = round(stats["kimg"] * 1000) >= to_images(self.config.kimg)
         if done or stats["tick"] % self.config.snapshot_ticks == 0:  # NVIDIA's loop also snapshots its last tick
             from keras_stylegan.zoo.presets import save_preset
 
@@ -485,7 +490,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
             _broadcast_from_chief(strategy, gan)
 
     nimg = int(gan.nimg.numpy())
-    total_nimg = int(math.ceil(config.kimg * 1000 - 1e-6))
+    total_nimg = to_images(config.kimg)
     say(f"Preset: {config.cfg} ({reason}); {config.describe()}")
     say(f"Networks: G {gan.generator.count_params():,} parameters, D {gan.discriminator.count_params():,}")
     skipped = f", {info.num_skipped} unreadable file(s) skipped" if info.num_skipped else ""
@@ -541,7 +546,7 @@ class _TickLoop(keras.callbacks.Callback):
         super().__init__()
         self.gan, self.config, self.schedule, self.writer = gan, config, schedule, writer
         self.total_nimg, self.tick, self.verbose = total_nimg, tick, verbose
-        self.tick_nimg = int(math.ceil(config.tick_kimg * 1000 - 1e-6))
+        self.tick_nimg = to_images(config.tick_kimg)
         self.stop = NonFiniteStop()
         self.phase, self.steps, self.chunks = (0, 0), 0, []
         self._start_tick(int(gan.nimg.numpy()))
