@@ -289,9 +289,9 @@ class TrainingConfig:
         _integer(self, "freezed", 0, 100_000)
         _integer(self, "num_fp16_res", 0, 16, optional=True)
         if self.num_fp16_res and (self.fp32 or self.architecture != "stylegan2"):
-            why = "`fp32` is set" if self.fp32 else f"architecture is {self.architecture!r}"
-            raise ConfigError("num_fp16_res", f"`num_fp16_res` {self.num_fp16_res} asks for float16 but {why} "
-                                              "(NVIDIA's float16 recipe is StyleGAN2's)")
+            why = ("`fp32` is set" if self.fp32 else
+                   f"architecture is {self.architecture!r} (NVIDIA's float16 recipe is StyleGAN2's)")
+            raise ConfigError("num_fp16_res", f"`num_fp16_res` {self.num_fp16_res} asks for float16 but {why}")
         if self.freeze_g is not None:
             _choice(self, "freeze_g", FREEZE_G)
             if self.freeze_g == "coarse" and self.architecture == "stylegan3":
