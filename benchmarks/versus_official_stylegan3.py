@@ -149,7 +149,8 @@ def main():
     parser.add_argument("--official", required=True, help="a checkout of NVlabs/stylegan3")
     parser.add_argument("--python", required=True, help="a Python with torch, to run NVIDIA's code")
     parser.add_argument("--cases", default="t@256,r@256,t@1024,r@1024", help="CONFIG@RESOLUTION, comma-separated")
-    parser.add_argument("--repeats", type=int, default=3, help="A/B rounds per case (the median is shown)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="A/B rounds per case (the median is shown); 0: peak memory only")
     parser.add_argument("--iterations", type=int, default=1, help="timed images per worker per round")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS processes")
     parser.add_argument("--worker", choices=["official", "ours"], help=argparse.SUPPRESS)
@@ -160,6 +161,13 @@ def main():
         raise SystemExit(f"Error: {args.official} is not a stylegan3 checkout (no training/networks_stylegan3.py)")
     cases = _parse_cases(args.cases)
 
+    if args.repeats > 0:
+        _time_cases(cases, args)
+    if not args.no_memory:
+        _memory_cases(cases, args)
+
+
+def _time_cases(cases, args):
     print("| StyleGAN3 G, batch 1, CPU | NVIDIA time / our time (median) | min-max | s/image NVIDIA, ours |")
     print("|---|---|---|---|", flush=True)
     workers = [_worker("official", args.python, args), _worker("ours", sys.executable, args)]
@@ -180,8 +188,10 @@ def main():
     finally:
         for worker in workers:
             worker.close()
-    if args.no_memory:
-        return
+
+
+def _memory_cases(cases, args):
+    """One fresh process per side and case, one after the other (so each has the machine's memory)."""
     print("\n| StyleGAN3 G, batch 1, CPU | peak RSS NVIDIA / ours | NVIDIA MB (baseline) | ours MB (baseline) |")
     print("|---|---|---|---|", flush=True)
     for case in cases:
