@@ -117,9 +117,8 @@ def build_gan(options, schedule=None):
     """The `StyleGAN` (uncompiled) described by a resolved `TrainingConfig` or its JSON dict."""
     config = _as_config(options)
     net = dict(architecture=config.architecture, resolution=config.resolution, channels=config.channels,
-               channel_base=config.channel_base, channel_max=config.channel_max, conv_clamp=config.conv_clamp)
-    if config.num_fp16_res:
-        net["num_fp16_res"] = config.num_fp16_res
+               channel_base=config.channel_base, channel_max=config.channel_max, conv_clamp=config.conv_clamp,
+               num_fp16_res=config.num_fp16_res or 0)  # None: a run from before float16 existed
     extra = config.network_kwargs or {}  # arguments a fine-tuning source needs beyond the config's fields
     g_extra = {}
     if config.architecture == "stylegan3":  # NVIDIA's train.py: the magnitude EMA's half-life is 20 kimg
