@@ -146,9 +146,8 @@ class Generator(keras.Model):
                 fused_modconv=self.fused_modconv, fused_scale=self.fused_scale, name="synthesis",
             )
         self.num_ws = self.synthesis.num_ws
-        blocks = [] if stylegan3 else self.synthesis.blocks
-        self.num_fp16_res = use_float16(self, blocks, [] if stylegan3 else self.synthesis.block_shapes, num_fp16_res,
-                                        self.architecture)
+        blocks, shapes = ([], []) if stylegan3 else (self.synthesis.blocks, self.synthesis.block_shapes)
+        self.num_fp16_res = use_float16(self, blocks, shapes, num_fp16_res, self.architecture)
         self.mapping = MappingNetwork(
             z_dim=self.z_dim, w_dim=self.w_dim, num_ws=self.num_ws, num_layers=self.mapping_layers,
             num_classes=self.num_classes, lr_multiplier=self.mapping_lr_multiplier, w_avg_beta=self.w_avg_beta,
