@@ -193,10 +193,26 @@ def our_images(args, run_dir, snapshots):
     images = []
     for _, _, name in snapshots:
         generator = load(os.path.join(run_dir, name))
-        z = np.random.RandomState(1).randn(args.num, generator.z_dim).astype("float32")
-        images.append(np.concatenate([to_uint8(np.asarray(generator(z[i:i + 256], noise_mode="const")))
-                                      for i in range(0, len(z), 256)]))
+        rng = np.random.RandomState(1)
+        z = rng.randn(args.num, generator.z_dim).astype("float32")
+        labels = None
+        if generator.num_classes:
+            labels = np.eye(generator.num_classes, dtype="float32")[_classes(args, rng, generator.num_classes)]
+        images.append(np.concatenate([to_uint8(np.asarray(generator(
+            z[i:i + 256], None if labels is None else labels[i:i + 256], noise_mode="const")))
+            for i in range(0, len(z), 256)]))
     return images
+
+
+def _classes(args, rng, num_classes):
+    """Classes to draw, as often as the data's labels (uniform if the data has none)."""
+    from keras_stylegan.data.images import scan_source
+
+    labels = scan_source(args.data).labels if args.data else None
+    if not labels:
+        return rng.randint(num_classes, size=args.num)
+    counts = np.bincount(list(labels.values()), minlength=num_classes)
+    return rng.choice(num_classes, size=args.num, p=counts / counts.sum())
 
 
 def diversity(images, count=256):

@@ -105,6 +105,10 @@ class TrainingConfig:
         resolution: `(height, width)`, an int or `"WxH"`.
         channels: image channels (`None`: the data's).
         conditional: train on the data's class labels.
+        clusters: self-conditioning (Liu et al. 2020): condition G and D on this many equal-sized k-means
+            clusters of the data's 8x8 thumbnails, so that D judges each fake against its cluster (0 or
+            `None`: off). Sampling takes cluster `seed % clusters` unless a class is given, as for any
+            conditional model; the clusters being equal, that draws them as often as the data has them.
         kimg: total thousands of real images to show (the run stops at the first step that reaches it).
         batch_size: global minibatch (StyleGAN 2019 default: NVIDIA's per-resolution table).
         batch_table: `{side: minibatch}` by resolution being trained (StyleGAN 2019).
@@ -115,6 +119,8 @@ class TrainingConfig:
             0 when fine-tuning, as NVIDIA's `--resume`).
         r1_gamma, r1_interval: R1 weight and lazy-regularization interval.
         pl_weight: path-length weight (StyleGAN2 default 2; `cifar`: 0).
+        mode_seeking_weight: weight of MSGAN's mode-seeking term in G's loss (`mean|z1 - z2| /
+            mean|G(z1) - G(z2)|` over pairs of the batch), against mode collapse (default: the preset's; 0).
         loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing + R1 + R2
             at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
@@ -154,6 +160,7 @@ class TrainingConfig:
     resolution: tuple = (32, 32)
     channels: Optional[int] = None
     conditional: bool = False
+    clusters: Optional[int] = None
     num_classes: int = 0
     kimg: float = 1000.0
     batch_size: Optional[int] = None
@@ -166,6 +173,7 @@ class TrainingConfig:
     r1_gamma: Optional[float] = None
     r1_interval: Optional[int] = None
     pl_weight: Optional[float] = None
+    mode_seeking_weight: Optional[float] = None
     loss: str = "logistic"
     channel_base: Optional[int] = None
     channel_max: Optional[int] = None
@@ -252,6 +260,13 @@ class TrainingConfig:
         _flag(self, "xflip")
         _flag(self, "fp32")
         _integer(self, "num_classes", 0, 100_000)
+        _integer(self, "clusters", 0, 100_000, optional=True)
+        if self.clusters and self.conditional:
+            raise ConfigError("clusters", f"`clusters` {self.clusters} conditions on k-means clusters and "
+                                          "`conditional` on the data's labels: choose one")
+        if self.clusters and self.resume is not None:
+            raise ConfigError("clusters", f"`clusters` {self.clusters} makes a new conditional model; a run that "
+                                          "`resume`s keeps its source's conditioning: leave `clusters` out")
         _number(self, "kimg", 0, MAX_KIMG, low_open=True)
         _number(self, "tick_kimg", 0, MAX_KIMG, low_open=True)
         _integer(self, "snapshot_ticks", 1, 10 ** 9)
@@ -265,6 +280,7 @@ class TrainingConfig:
         _number(self, "r1_gamma", 0, 1e9, optional=True)
         _integer(self, "r1_interval", 1, 10 ** 6, optional=True)
         _number(self, "pl_weight", 0, 1e9, optional=True)
+        _number(self, "mode_seeking_weight", 0, 1e9, optional=True)
         _integer(self, "channel_base", 1, 2 ** 20, optional=True)
         _integer(self, "channel_max", 1, 4096, optional=True)
         _integer(self, "mapping_layers", 1, 64, optional=True)
@@ -318,7 +334,7 @@ class TrainingConfig:
 
     # ---- presets -----------------------------------------------------------------------------
 
-    def resolve(self, resolution=None, channels=None, num_classes=0, replicas=1, gpu=False):
+    def resolve(self, resolution=None, channels=None, num_classes=0, replicas=1, gpu=False, num_images=None):
         """The config with every preset option filled for this data and these devices.
 
         Args:
@@ -327,6 +343,7 @@ class TrainingConfig:
             num_classes: the data's classes (used when `conditional`).
             replicas: devices the batch is split over (NVIDIA's `--gpus` in the `auto` formula).
             gpu: whether a GPU is visible (chooses `auto` over `cpu` when `cfg` is `None`).
+            num_images: the data's size (checks `clusters`; `None`: not checked).
         """
         cfg = self.cfg or ("auto" if gpu else "cpu")
         resolution = tuple(resolution or self.resolution)
@@ -346,14 +363,19 @@ class TrainingConfig:
         else:
             spec = dict(_NVIDIA_PRESETS[cfg])
         cifar = cfg == "cifar"
+        clusters = self.clusters or 0
+        if num_images is not None and clusters > num_images:
+            raise ConfigError("clusters", f"`clusters` {clusters} is more than the {num_images} images")
         values = dict(
-            cfg=cfg, resolution=resolution, channels=self.channels or channels,
-            num_classes=int(num_classes) if self.conditional else 0,
+            cfg=cfg, resolution=resolution, channels=self.channels or channels, clusters=clusters,
+            num_classes=clusters or (int(num_classes) if self.conditional else 0),
             batch_size=self.batch_size if self.batch_size is not None else spec["batch"],
             r1_gamma=self.r1_gamma if self.r1_gamma is not None else round(spec["gamma"], 10),
             r1_interval=self.r1_interval or (1 if self.architecture == "stylegan" else 16),
             pl_weight=self.pl_weight if self.pl_weight is not None else
             spec.get("pl", 0.0 if cifar or not stylegan2 else 2.0),
+            mode_seeking_weight=self.mode_seeking_weight if self.mode_seeking_weight is not None else
+            spec.get("ms", 0.0),
             channel_base=self.channel_base or spec["cbase"], channel_max=self.channel_max or spec.get("cmax", 512),
             mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
             w_dim=self.w_dim or spec.get("zdim", 512),
@@ -447,6 +469,8 @@ class TrainingConfig:
                 known["batch_table"] = {int(k): int(v) for k, v in values["batch_schedule"].items()}
             if known.get("learning_rate") is None:
                 known["learning_rate"] = 0.0025 if values.get("architecture", "stylegan2") == "stylegan2" else 0.001
+        known.setdefault("clusters", 0)  # runs from before these options trained without them
+        known.setdefault("mode_seeking_weight", 0.0)
         network_kwargs = known.get("network_kwargs")
         if isinstance(network_kwargs, dict) and isinstance(network_kwargs.get("generator"), dict):
             generator_kwargs = with_renamed_keys(network_kwargs["generator"], GENERATOR_RENAMED_KEYWORDS)
@@ -483,6 +507,8 @@ class TrainingConfig:
                 f"channel_base={self.channel_base} channel_max={self.channel_max} map={self.mapping_layers} "
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
                 f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
+                + (f" clusters={self.clusters}" if self.clusters else "")
+                + (f" ms={self.mode_seeking_weight:g}" if self.mode_seeking_weight else "")
                 + (f" fp16_res={self.num_fp16_res}" if self.num_fp16_res else "")
                 + (f" freezed={self.freezed}" if self.freezed else "")
                 + (f" freeze_g={self.freeze_g}" if self.freeze_g else "")

@@ -69,3 +69,13 @@ def path_lengths(ws_grads):
 def flat_scores(logits):
     """Discriminator scores as a float32 vector (one per image), whatever the logits' shape and dtype."""
     return tf.reshape(tf.cast(logits, tf.float32), [-1])
+
+
+def mode_seeking_penalty(fakes, z):
+    """Mode-seeking term (Mao et al. 2019, MSGAN): `mean|z_i - z_j| / mean|G(z_i) - G(z_j)|` for each
+    pair (i, i + N/2) of the batch, per pair `[N // 2]`. Small when different latents give different
+    images; it grows without bound as the generator stops depending on its latent (mode collapse)."""
+    half = tf.shape(fakes)[0] // 2
+    image_distance = tf.reduce_mean(tf.abs(fakes[:half] - fakes[half:2 * half]), axis=[1, 2, 3])
+    latent_distance = tf.reduce_mean(tf.abs(z[:half] - z[half:2 * half]), axis=1)
+    return latent_distance / (image_distance + 1e-5)

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_stylegan.data.clusters import cluster_labels
 from keras_stylegan.data.dataset import training_stream
 from keras_stylegan.data.images import read_images
 from keras_stylegan.networks import Discriminator, Generator
@@ -142,6 +143,7 @@ def build_gan(options, schedule=None):
         lod_initial_resolution=config.lod_initial_resolution, lod_training_kimg=config.lod_training_kimg,
         lod_transition_kimg=config.lod_transition_kimg, seed=config.seed, schedule=schedule,
         blur_sigma=config.blur_sigma or 0.0, blur_fade_kimg=config.blur_fade_kimg or BLUR_FADE_KIMG,
+        mode_seeking_weight=config.mode_seeking_weight or 0.0,
     )
     if config.freezed or config.freeze_g:
         from keras_stylegan.training.finetune import freeze
@@ -459,7 +461,8 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
     # NVIDIA turns TF32 off (it hurts GAN training on Ampere and newer GPUs); no effect on CPUs.
     tf.config.experimental.enable_tensor_float_32_execution(False)
     if stored is None:
-        config = requested.resolve(resolution, info.channels, _num_classes(info, start), replicas=replicas, gpu=gpu)
+        config = requested.resolve(resolution, info.channels, _num_classes(info, start), replicas=replicas, gpu=gpu,
+                                   num_images=info.num_images)
         reason = ("chosen" if requested.cfg else ("a GPU is visible" if gpu else "no GPU is visible"))
     else:
         config = requested
@@ -509,6 +512,12 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         writer.catch_up(gan, metadata)
     loop = _TickLoop(gan, config, schedule, writer, total_nimg, int(metadata.get("tick", 0)), verbose)
     labels = info.labels if config.num_classes else None
+    if config.clusters:
+        # Recomputed on resume: the same images and seed give the same clusters.
+        labels = cluster_labels(images, config.clusters, seed=config.seed)
+        sizes = np.bincount(labels, minlength=config.clusters)
+        say(f"Self-conditioning: {config.clusters} k-means clusters of the images' thumbnails "
+            f"({sizes.min()}-{sizes.max()} images each); samples take cluster seed % {config.clusters}")
     last_phase = tuple(metadata["phase"]) if metadata.get("phase") else schedule.phase(nimg)
     while nimg < total_nimg:
         phase = schedule.phase(nimg)

@@ -171,7 +171,7 @@ class StyleGAN(keras.Model):
                  lod_initial_resolution=8, lod_training_kimg=600.0, lod_transition_kimg=600.0, augment="none",
                  augment_p=0.0, ada_target=0.6, ada_interval=4, ada_kimg=500.0, seed=0, train_noise_mode="random",
                  augpipe="bgc", schedule=None, gamma_decay_kimg=R3GAN_GAMMA_DECAY_KIMG, blur_sigma=None,
-                 blur_fade_kimg=BLUR_FADE_KIMG, **kwargs):
+                 blur_fade_kimg=BLUR_FADE_KIMG, mode_seeking_weight=0.0, **kwargs):
         check_training_backend()  # train_step is TensorFlow code (GradientTape, tf.distribute)
         super().__init__(**kwargs)
         if tuple(generator.resolution) != tuple(discriminator.resolution) or \
@@ -214,6 +214,9 @@ class StyleGAN(keras.Model):
         self.ema_kimg = float(ema_kimg)
         self.ema_rampup = ema_rampup
         self.wgan_lambda = float(wgan_lambda)
+        self.mode_seeking_weight = float(mode_seeking_weight)
+        if not (math.isfinite(self.mode_seeking_weight) and self.mode_seeking_weight >= 0):
+            raise ValueError(f"`mode_seeking_weight` must be a finite number >= 0. Received: {mode_seeking_weight!r}")
         self.wgan_drift = float(wgan_drift)
         self.gamma_decay_kimg = float(gamma_decay_kimg)
         if not self.gamma_decay_kimg > 0:
@@ -377,7 +380,7 @@ class StyleGAN(keras.Model):
             lod_transition_kimg=self.lod_transition_kimg, augment=self.augment, augment_p=self.augment_p,
             ada_target=self.ada_target, ada_interval=self.ada_interval, ada_kimg=self.ada_kimg, seed=self.seed,
             train_noise_mode=self.train_noise_mode, augpipe=self.augpipe, blur_sigma=self.blur_sigma,
-            blur_fade_kimg=self.blur_fade_kimg,
+            blur_fade_kimg=self.blur_fade_kimg, mode_seeking_weight=self.mode_seeking_weight,
         )
         return config
 
@@ -591,6 +594,9 @@ class StyleGAN(keras.Model):
                                  lambda: tf.zeros([pl_batch]))
             pl_penalty = self._path_length_penalty(pl_lengths, do_pl)
             total_g_loss = g_loss + pl_penalty * (self.pl_weight * self.pl_interval)
+            if self.mode_seeking_weight:
+                seeking = tf.reduce_mean(losses.mode_seeking_penalty(fakes, z))
+                total_g_loss += self.mode_seeking_weight * seeking
         g_vars = self.generator.trainable_variables
         g_grads = finite_gradients(_zero_if_none(tape.gradient(total_g_loss, g_vars), g_vars))
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))

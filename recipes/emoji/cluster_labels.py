@@ -16,6 +16,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
+from keras_stylegan.data.clusters import kmeans
 from keras_stylegan.data.images import read_images, scan_source
 
 
@@ -28,28 +29,6 @@ def thumbnails(source, size):
     images = images.astype("float32") / 255.0
     images[..., :3] *= images[..., 3:]  # transparent pixels carry stray colour: premultiply
     return images.reshape(len(images), -1), names
-
-
-def kmeans(points, k, seed=0, iterations=100):
-    """Lloyd's k-means with k-means++ seeding; returns the cluster of each point."""
-    rng = np.random.RandomState(seed)
-    centres = [points[rng.randint(len(points))]]
-    for _ in range(1, k):
-        distances = np.min([((points - c) ** 2).sum(1) for c in centres], axis=0)
-        centres.append(points[rng.choice(len(points), p=distances / distances.sum())])
-    centres = np.stack(centres)
-    assignment = None
-    for _ in range(iterations):
-        distances = (points ** 2).sum(1)[:, None] - 2 * points @ centres.T + (centres ** 2).sum(1)[None]
-        new_assignment = distances.argmin(1)
-        if assignment is not None and np.array_equal(new_assignment, assignment):
-            break
-        assignment = new_assignment
-        for cluster in range(k):
-            members = points[assignment == cluster]
-            if len(members):
-                centres[cluster] = members.mean(0)
-    return assignment
 
 
 def preview(source, clusters, path, per_row=16, size=32):

@@ -191,3 +191,27 @@ def test_augpipe_reaches_the_augmentation(monkeypatch):
     assert seen and set(seen) == {"blit"}
     assert gan.get_config()["augpipe"] == "blit"
     assert os.path.basename(augment_module.__file__) == "augment.py"
+
+
+def test_self_conditioning_trains_a_model_conditioned_on_clusters_and_resumes(tmp_path, capsys):
+    from keras_stylegan.data.clusters import cluster_labels
+    from keras_stylegan.zoo import load
+
+    kinds = np.zeros((12, 8, 8, 2), np.uint8)
+    kinds[6:, :, :4] = 255  # two kinds of image: k-means puts each in its own cluster
+    data = tmp_path / "data.npy"
+    np.save(data, kinds)
+    run = tmp_path / "run"
+    options = dict(TINY, resolution=8, batch_size=4, tick_kimg=0.008, clusters=2, verbose=2)
+    gan = train(str(data), run, kimg=0.008, **options)
+    out = capsys.readouterr().out
+    assert "Self-conditioning: 2 k-means clusters" in out and "(6-6 images each)" in out
+    assert gan.generator.num_classes == gan.discriminator.num_classes == 2
+    assert json.load(open(run / "training_options.json"))["clusters"] == 2
+    snapshot = load(list_snapshots(str(run))[-1][1])
+    assert snapshot.num_classes == 2
+    assert sorted(np.bincount(cluster_labels(kinds, 2)).tolist()) == [6, 6]
+    gan = train(str(data), run, kimg=0.016, **options)  # resumes with the same clusters
+    assert int(gan.nimg.numpy()) == 16 and gan.generator.num_classes == 2
+    with pytest.raises(ResumeMismatch, match="clusters 2 -> 0"):
+        train(str(data), run, kimg=0.024, **dict(options, clusters=0))
