@@ -31,7 +31,7 @@ OPTIONS = [
     ("--channels", "channels", click.INT, "1 gray, 2 gray+alpha, 3 RGB, 4 RGBA [default: the data's]."),
     ("--cond", "conditional", "flag", "Condition on the labels of the data's dataset.json."),
     ("--clusters", "clusters", click.INT, "Self-conditioning: condition on this many k-means clusters of the data, "
-                                          "0 off [default: cpu 32 (fewer for small data), else 0]."),
+                                          "0 off [default: 0]."),
     ("--mirror", "xflip", "flag", "Mirror half of the reals left-right."),
     ("--fp32", "fp32", "flag", "No float16 (NVIDIA's --fp32). StyleGAN2 runs float16 in the 4 highest resolutions "
                                "of G and D when a GPU is visible, as NVIDIA."),
@@ -43,7 +43,7 @@ OPTIONS = [
     ("--r1-interval", "r1_interval", click.INT, "Lazy R1: every this many steps [default: 16 StyleGAN2, 1 StyleGAN]."),
     ("--pl-weight", "pl_weight", click.FLOAT, "Path-length weight [default: 2 StyleGAN2, 0 cifar and StyleGAN]."),
     ("--ms-weight", "mode_seeking_weight", click.FLOAT,
-     "Mode-seeking term in G's loss (MSGAN), against mode collapse [default: the preset's; 0]."),
+     "Mode-seeking term in G's loss (MSGAN), against mode collapse [default: 0]."),
     ("--lr", "learning_rate", click.FLOAT, "Learning rate [default: the preset's; StyleGAN: by resolution]."),
     ("--dlr", "d_learning_rate", click.FLOAT, "D learning rate, if not --lr [default: StyleGAN3 0.002, else --lr]."),
     ("--blur-sigma", "blur_sigma", click.FLOAT,

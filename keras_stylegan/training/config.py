@@ -106,9 +106,9 @@ class TrainingConfig:
         channels: image channels (`None`: the data's).
         conditional: train on the data's class labels.
         clusters: self-conditioning (Liu et al. 2020): condition G and D on this many equal-sized k-means
-            clusters of the data's 8x8 thumbnails, so that D judges each fake against its cluster (0 or
-            `None`: off). Sampling takes cluster `seed % clusters` unless a class is given, as for any
-            conditional model; the clusters being equal, that draws them as often as the data has them.
+            clusters of the data's 8x8 thumbnails, so that D judges each fake against its cluster (0: off).
+            Sampling takes cluster `seed % clusters` unless a class is given, as for any conditional model;
+            the clusters being equal, that draws them as often as the data has them.
         kimg: total thousands of real images to show (the run stops at the first step that reaches it).
         batch_size: global minibatch (StyleGAN 2019 default: NVIDIA's per-resolution table).
         batch_table: `{side: minibatch}` by resolution being trained (StyleGAN 2019).
@@ -120,7 +120,7 @@ class TrainingConfig:
         r1_gamma, r1_interval: R1 weight and lazy-regularization interval.
         pl_weight: path-length weight (StyleGAN2 default 2; `cifar`: 0).
         mode_seeking_weight: weight of MSGAN's mode-seeking term in G's loss (`mean|z1 - z2| /
-            mean|G(z1) - G(z2)|` over pairs of the batch), against mode collapse (default: the preset's; 0).
+            mean|G(z1) - G(z2)|` over pairs of the batch), against mode collapse (0: off).
         loss: `"logistic"` (non-saturating + R1), `"wgan-gp"`, or `"r3gan"` (relativistic pairing + R1 + R2
             at gamma `r1_gamma`, lazy every `r1_interval` steps; R3GAN's paper: `r1_interval=1`).
         channel_base, channel_max, mapping_layers, z_dim, w_dim: network size.
@@ -160,7 +160,7 @@ class TrainingConfig:
     resolution: tuple = (32, 32)
     channels: Optional[int] = None
     conditional: bool = False
-    clusters: Optional[int] = None
+    clusters: int = 0
     num_classes: int = 0
     kimg: float = 1000.0
     batch_size: Optional[int] = None
@@ -173,7 +173,7 @@ class TrainingConfig:
     r1_gamma: Optional[float] = None
     r1_interval: Optional[int] = None
     pl_weight: Optional[float] = None
-    mode_seeking_weight: Optional[float] = None
+    mode_seeking_weight: float = 0.0
     loss: str = "logistic"
     channel_base: Optional[int] = None
     channel_max: Optional[int] = None
@@ -260,7 +260,7 @@ class TrainingConfig:
         _flag(self, "xflip")
         _flag(self, "fp32")
         _integer(self, "num_classes", 0, 100_000)
-        _integer(self, "clusters", 0, 100_000, optional=True)
+        _integer(self, "clusters", 0, 100_000)
         if self.clusters and self.conditional:
             raise ConfigError("clusters", f"`clusters` {self.clusters} conditions on k-means clusters and "
                                           "`conditional` on the data's labels: choose one")
@@ -280,7 +280,7 @@ class TrainingConfig:
         _number(self, "r1_gamma", 0, 1e9, optional=True)
         _integer(self, "r1_interval", 1, 10 ** 6, optional=True)
         _number(self, "pl_weight", 0, 1e9, optional=True)
-        _number(self, "mode_seeking_weight", 0, 1e9, optional=True)
+        _number(self, "mode_seeking_weight", 0, 1e9)
         _integer(self, "channel_base", 1, 2 ** 20, optional=True)
         _integer(self, "channel_max", 1, 4096, optional=True)
         _integer(self, "mapping_layers", 1, 64, optional=True)
@@ -363,19 +363,17 @@ class TrainingConfig:
         else:
             spec = dict(_NVIDIA_PRESETS[cfg])
         cifar = cfg == "cifar"
-        clusters = self.clusters or 0
+        clusters = self.clusters
         if num_images is not None and clusters > num_images:
             raise ConfigError("clusters", f"`clusters` {clusters} is more than the {num_images} images")
         values = dict(
-            cfg=cfg, resolution=resolution, channels=self.channels or channels, clusters=clusters,
+            cfg=cfg, resolution=resolution, channels=self.channels or channels,
             num_classes=clusters or (int(num_classes) if self.conditional else 0),
             batch_size=self.batch_size if self.batch_size is not None else spec["batch"],
             r1_gamma=self.r1_gamma if self.r1_gamma is not None else round(spec["gamma"], 10),
             r1_interval=self.r1_interval or (1 if self.architecture == "stylegan" else 16),
             pl_weight=self.pl_weight if self.pl_weight is not None else
             spec.get("pl", 0.0 if cifar or not stylegan2 else 2.0),
-            mode_seeking_weight=self.mode_seeking_weight if self.mode_seeking_weight is not None else
-            spec.get("ms", 0.0),
             channel_base=self.channel_base or spec["cbase"], channel_max=self.channel_max or spec.get("cmax", 512),
             mapping_layers=self.mapping_layers or spec["map"], z_dim=self.z_dim or spec.get("zdim", 512),
             w_dim=self.w_dim or spec.get("zdim", 512),
@@ -469,8 +467,6 @@ class TrainingConfig:
                 known["batch_table"] = {int(k): int(v) for k, v in values["batch_schedule"].items()}
             if known.get("learning_rate") is None:
                 known["learning_rate"] = 0.0025 if values.get("architecture", "stylegan2") == "stylegan2" else 0.001
-        known.setdefault("clusters", 0)  # runs from before these options trained without them
-        known.setdefault("mode_seeking_weight", 0.0)
         network_kwargs = known.get("network_kwargs")
         if isinstance(network_kwargs, dict) and isinstance(network_kwargs.get("generator"), dict):
             generator_kwargs = with_renamed_keys(network_kwargs["generator"], GENERATOR_RENAMED_KEYWORDS)

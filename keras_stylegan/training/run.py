@@ -143,7 +143,7 @@ def build_gan(options, schedule=None):
         lod_initial_resolution=config.lod_initial_resolution, lod_training_kimg=config.lod_training_kimg,
         lod_transition_kimg=config.lod_transition_kimg, seed=config.seed, schedule=schedule,
         blur_sigma=config.blur_sigma or 0.0, blur_fade_kimg=config.blur_fade_kimg or BLUR_FADE_KIMG,
-        mode_seeking_weight=config.mode_seeking_weight or 0.0,
+        mode_seeking_weight=config.mode_seeking_weight,
     )
     if config.freezed or config.freeze_g:
         from keras_stylegan.training.finetune import freeze
