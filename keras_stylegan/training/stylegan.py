@@ -594,8 +594,9 @@ class StyleGAN(keras.Model):
                                  lambda: tf.zeros([pl_batch]))
             pl_penalty = self._path_length_penalty(pl_lengths, do_pl)
             total_g_loss = g_loss + pl_penalty * (self.pl_weight * self.pl_interval)
-            if self.mode_seeking_weight:
-                seeking = tf.reduce_mean(losses.mode_seeking_penalty(fakes, z))
+            if self.mode_seeking_weight:  # the mean over the global batch's pairs, as g_loss is over its images
+                pairs = tf.cast(local_batch // 2 * replicas, tf.float32)
+                seeking = tf.reduce_sum(losses.mode_seeking_penalty(fakes, z)) / tf.maximum(pairs, 1.0)
                 total_g_loss += self.mode_seeking_weight * seeking
         g_vars = self.generator.trainable_variables
         g_grads = finite_gradients(_zero_if_none(tape.gradient(total_g_loss, g_vars), g_vars))
