@@ -42,7 +42,7 @@ MIRRORED_SCRIPT = TWO_LOGICAL_CPUS + """
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.training.stylegan import StyleGAN
 
-architecture, out = sys.argv[1], sys.argv[2]
+architecture, out, mode_seeking_weight = sys.argv[1], sys.argv[2], float(sys.argv[3])
 
 
 def run(strategy, steps=2):
@@ -52,7 +52,7 @@ def run(strategy, steps=2):
         g = Generator(z_dim=8, w_dim=8, mapping_layers=2, **net)
         d = Discriminator(mbstd_group_size=0, **net)
         gan = StyleGAN(g, d, lod_initial_resolution=4, lod_training_kimg=0.004,
-                       lod_transition_kimg=0.004)
+                       lod_transition_kimg=0.004, mode_seeking_weight=mode_seeking_weight)
         gan.compile()
     # StyleGAN's constant input starts at ones, so its instance norm divides by ~0 and the step is
     # ill-conditioned (float rounding decides signs); a random constant keeps it well-conditioned.
@@ -112,10 +112,11 @@ def assert_same_state(a, b, atol, rtol=0.0):
 
 
 @pytest.mark.large
-@pytest.mark.parametrize("architecture", ["stylegan2", "stylegan"])
-def test_two_replica_mirrored_steps_equal_one_replica_steps(tmp_path, architecture):
+@pytest.mark.parametrize("architecture, mode_seeking_weight", [("stylegan2", 0.0), ("stylegan", 0.0),
+                                                              ("stylegan2", 1.0)])
+def test_two_replica_mirrored_steps_equal_one_replica_steps(tmp_path, architecture, mode_seeking_weight):
     out = tmp_path / "states.npz"
-    wait(start_script(tmp_path, MIRRORED_SCRIPT, [architecture, out]), timeout=170)
+    wait(start_script(tmp_path, MIRRORED_SCRIPT, [architecture, out, mode_seeking_weight]), timeout=170)
     with np.load(out) as f:
         runs = {run: {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith(run + "/")}
                 for run in ("single", "mirrored")}

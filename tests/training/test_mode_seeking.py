@@ -12,7 +12,7 @@ from keras_stylegan.training.stylegan import StyleGAN
 def test_penalty_is_msgans_ratio_per_pair():
     rng = np.random.RandomState(0)
     fakes, z = rng.randn(6, 4, 4, 2).astype("float32"), rng.randn(6, 5).astype("float32")
-    expected = [np.abs(z[i] - z[i + 3]).mean() / (np.abs(fakes[i] - fakes[i + 3]).mean() + 1e-5) for i in range(3)]
+    expected = [np.abs(z[i] - z[i + 1]).mean() / (np.abs(fakes[i] - fakes[i + 1]).mean() + 1e-5) for i in (0, 2, 4)]
     np.testing.assert_allclose(losses.mode_seeking_penalty(tf.constant(fakes), tf.constant(z)), expected, rtol=1e-5)
     # A generator that ignores its latent is penalized far more than one that follows it.
     same = np.repeat(fakes[:1], 6, axis=0) + 1e-3 * rng.randn(6, 4, 4, 2).astype("float32")
