@@ -112,8 +112,8 @@ def assert_same_state(a, b, atol, rtol=0.0):
 
 
 @pytest.mark.large
-@pytest.mark.parametrize("architecture, mode_seeking_weight", [("stylegan2", 0.0), ("stylegan", 0.0),
-                                                              ("stylegan2", 1.0)])
+# StyleGAN2 with the mode-seeking term on: its pairs must be the ones one device forms.
+@pytest.mark.parametrize("architecture, mode_seeking_weight", [("stylegan2", 1.0), ("stylegan", 0.0)])
 def test_two_replica_mirrored_steps_equal_one_replica_steps(tmp_path, architecture, mode_seeking_weight):
     out = tmp_path / "states.npz"
     wait(start_script(tmp_path, MIRRORED_SCRIPT, [architecture, out, mode_seeking_weight]), timeout=170)
