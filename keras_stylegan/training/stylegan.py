@@ -20,6 +20,7 @@ from keras_stylegan.training import losses
 from keras_stylegan.training.backend_check import check_training_backend
 from keras_stylegan.training.config import BLUR_FADE_KIMG, STYLEGAN3_R_BLUR_SIGMA
 from keras_stylegan.training.schedule import Schedule, cosine_decay, ema_beta
+from keras_stylegan.utils.checks import check_finite_number
 
 AUGMENT_MODES = ("none", "fixed", "ada")
 DEFAULT_LEARNING_RATE = {"stylegan": 0.001, "stylegan2": 0.0025, "stylegan3": 0.0025}
@@ -214,9 +215,7 @@ class StyleGAN(keras.Model):
         self.ema_kimg = float(ema_kimg)
         self.ema_rampup = ema_rampup
         self.wgan_lambda = float(wgan_lambda)
-        self.mode_seeking_weight = float(mode_seeking_weight)
-        if not (math.isfinite(self.mode_seeking_weight) and self.mode_seeking_weight >= 0):
-            raise ValueError(f"`mode_seeking_weight` must be a finite number >= 0. Received: {mode_seeking_weight!r}")
+        self.mode_seeking_weight = check_finite_number("mode_seeking_weight", mode_seeking_weight, minimum=0)
         self.wgan_drift = float(wgan_drift)
         self.gamma_decay_kimg = float(gamma_decay_kimg)
         if not self.gamma_decay_kimg > 0:
