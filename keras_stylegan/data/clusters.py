@@ -72,21 +72,33 @@ def kmeans(points, num_clusters, seed=0, iterations=100, balanced=False):
 
 
 def _fill(distances, num_clusters):
-    """Balanced assignment: pairs (point, cluster) from the closest up, each cluster taking at most its
-    share (`N // K`, the first `N % K` clusters one more)."""
+    """Balanced assignment: pairs (point, cluster) taken from the closest up, each cluster taking at most
+    its share (`N // K`, the first `N % K` clusters one more).
+
+    Done in rounds rather than pair by pair: until some cluster is full, taking pairs in order means
+    every point goes to its nearest open cluster, in the order of that distance. So each round sorts
+    the unassigned points by it, takes them up to the point that fills a cluster, closes that cluster
+    and goes again: at most K rounds of vectorized work, the same labels as the pair-by-pair greedy.
+    """
     count = len(distances)
     room = np.full(num_clusters, count // num_clusters)
     room[: count % num_clusters] += 1
     labels = np.full(count, -1)
-    left = count
-    for flat in np.argsort(distances, axis=None, kind="stable"):
-        point, cluster = divmod(int(flat), num_clusters)
-        if labels[point] < 0 and room[cluster]:
-            labels[point] = cluster
-            room[cluster] -= 1
-            left -= 1
-            if not left:
-                break
+    unassigned = np.arange(count)
+    while len(unassigned):
+        open_clusters = np.flatnonzero(room > 0)
+        candidate = distances[unassigned][:, open_clusters]
+        nearest = candidate.argmin(1)  # ties: the lower cluster, as the pair order has it
+        order = np.argsort(candidate[np.arange(len(nearest)), nearest], kind="stable")  # ties: lower point
+        chosen = open_clusters[nearest[order]]
+        # The round ends at the first position where a cluster reaches its room.
+        by_cluster = np.argsort(chosen, kind="stable")
+        rank = np.empty(len(chosen), np.int64)
+        rank[by_cluster] = np.arange(len(chosen)) - np.searchsorted(chosen[by_cluster], chosen[by_cluster])
+        stop = np.flatnonzero(rank + 1 == room[chosen])[0] + 1
+        labels[unassigned[order[:stop]]] = chosen[:stop]
+        room -= np.bincount(chosen[:stop], minlength=num_clusters)
+        unassigned = unassigned[labels[unassigned] < 0]
     return labels
 
 

@@ -84,3 +84,28 @@ def test_bad_clusters_are_refused(options, match):
 def test_more_clusters_than_images_is_refused():
     with pytest.raises(ConfigError, match="more than the 10 images"):
         TrainingConfig(clusters=11).resolve((32, 32), num_images=10)
+
+
+def _pair_by_pair_fill(distances, num_clusters):
+    """The balanced assignment's definition, one (point, cluster) pair at a time from the closest."""
+    count = len(distances)
+    room = [count // num_clusters + (k < count % num_clusters) for k in range(num_clusters)]
+    labels = [-1] * count
+    for flat in np.argsort(distances, axis=None, kind="stable"):
+        point, cluster = divmod(int(flat), num_clusters)
+        if labels[point] < 0 and room[cluster]:
+            labels[point], room[cluster] = cluster, room[cluster] - 1
+    return np.array(labels)
+
+
+@pytest.mark.parametrize("count, num_clusters, levels", [(200, 7, 0), (97, 5, 3), (64, 64, 0), (50, 1, 0)])
+def test_balanced_assignment_equals_the_pair_by_pair_greedy(count, num_clusters, levels):
+    from keras_stylegan.data.clusters import _fill
+
+    rng = np.random.RandomState(count)
+    distances = rng.rand(count, num_clusters)
+    if levels:  # many equal distances: ties must break as the pair order does
+        distances = np.floor(distances * levels)
+    labels = _fill(distances, num_clusters)
+    np.testing.assert_array_equal(labels, _pair_by_pair_fill(distances, num_clusters))
+    assert np.bincount(labels, minlength=num_clusters).max() - np.bincount(labels).min() <= 1
