@@ -17,7 +17,8 @@ NVIDIA's is `G.synthesis(ws)` in `eval()` under `torch.no_grad()`.
 Speed: two worker processes stay alive, one per implementation; each round times both, in
 alternating order (A B, B A, ...), so both see the same machine load. The table gives the
 median of the per-round ratios `NVIDIA time / our time` (> 1: we are faster), their range and
-the medians of the seconds per image. Peak memory: the maximum resident set size of a fresh
+the medians of the seconds per image. With `--one-at-a-time` each side of each round is a fresh
+process started after the other ended (R at 1024² does not fit twice in 24 GB). Peak memory: the maximum resident set size of a fresh
 process per side that builds the generator and synthesizes one image (it includes each
 framework's own baseline, also printed: the RSS after importing the framework).
 """
@@ -153,6 +154,9 @@ def main():
                         help="A/B rounds per case (the median is shown); 0: peak memory only")
     parser.add_argument("--iterations", type=int, default=1, help="timed images per worker per round")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS processes")
+    parser.add_argument("--one-at-a-time", action="store_true",
+                        help="a fresh worker per side and round, never two alive at once (R at 1024² needs "
+                             "more memory than both workers together can have on 24 GB)")
     parser.add_argument("--worker", choices=["official", "ours"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -170,16 +174,25 @@ def main():
 def _time_cases(cases, args):
     print("| StyleGAN3 G, batch 1, CPU | NVIDIA time / our time (median) | min-max | s/image NVIDIA, ours |")
     print("|---|---|---|---|", flush=True)
-    workers = [_worker("official", args.python, args), _worker("ours", sys.executable, args)]
+    sides = [("official", args.python), ("ours", sys.executable)]
+    workers = [] if args.one_at_a_time else [_worker(name, python, args) for name, python in sides]
     try:
         for case in cases:
             for worker in workers:
                 worker.ask(op="setup", case=case)
-            seconds = {worker.name: [] for worker in workers}
+            seconds = {name: [] for name, _ in sides}
             ratios = []
             for round_index in range(args.repeats):
-                for worker in workers if round_index % 2 == 0 else workers[::-1]:
-                    seconds[worker.name].append(worker.ask(op="time", iterations=args.iterations)["seconds"])
+                for index in (0, 1) if round_index % 2 == 0 else (1, 0):
+                    name, python = sides[index]
+                    worker = workers[index] if workers else _worker(name, python, args)
+                    try:
+                        if not workers:
+                            worker.ask(op="setup", case=case)
+                        seconds[name].append(worker.ask(op="time", iterations=args.iterations)["seconds"])
+                    finally:
+                        if not workers:
+                            worker.close()
                 ratios.append(seconds["official"][-1] / seconds["ours"][-1])
             name = f"{case['config'].upper()} {case['resolution']}²"
             print(f"| {name} synthesis | {statistics.median(ratios):.2f}x | {min(ratios):.2f}-{max(ratios):.2f} | "

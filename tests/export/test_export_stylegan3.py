@@ -41,13 +41,23 @@ def test_onnx_export_matches_keras_and_nvidia(nvidia_r, tmp_path):
 
 
 @pytest.mark.large
-def test_saved_model_synthesis_matches_keras(nvidia_r, tmp_path):
+def test_saved_model_signatures_match_keras_and_nvidia(nvidia_r, tmp_path):
     g, z, labels, want = nvidia_r
     served = tf.saved_model.load(export_saved_model(g, tmp_path / "sg3")).signatures
-    ws = g.mapping(z, labels=labels, psi=0.5)
-    images = served["synthesis"](ws=tf.constant(ws))["images"].numpy()
-    assert images.dtype == np.uint8
-    assert np.abs(images.astype(int) - sampling.to_uint8(want).astype(int)).max() <= 1
+    assert sorted(served) == ["mapping", "seeds", "serving_default", "synthesis"]
+    expected = sampling.to_uint8(want).astype(int)
+    images = served["serving_default"](z=tf.constant(z), psi=tf.constant(0.5), labels=tf.constant(labels))["images"]
+    assert images.dtype == tf.uint8 and np.abs(images.numpy().astype(int) - expected).max() <= 1
+    ws = served["mapping"](z=tf.constant(z), labels=tf.constant(labels))["ws"].numpy()
+    np.testing.assert_allclose(ws, np.asarray(g.mapping(z, labels=labels)), rtol=1e-5, atol=1e-5)
+    truncated = np.asarray(g.mapping(z, labels=labels, psi=0.5))
+    images = served["synthesis"](ws=tf.constant(truncated))["images"].numpy()
+    assert np.abs(images.astype(int) - expected).max() <= 1
+    seeds = np.array([3, 11], np.int64)  # the seeds signature draws z as np.random.RandomState(seed) does
+    seed_z = np.stack([np.random.RandomState(s).randn(g.z_dim) for s in seeds]).astype(np.float32)
+    from_seeds = served["seeds"](seeds=tf.constant(seeds), psi=tf.constant(0.5), labels=tf.constant(labels[:2]))
+    keras_images = sampling.to_uint8(np.asarray(g(seed_z, labels=labels[:2], psi=0.5))).astype(int)
+    assert np.abs(from_seeds["images"].numpy().astype(int) - keras_images).max() <= 1
 
 
 @pytest.mark.large
