@@ -330,3 +330,28 @@ def test_interpolate_rotate_on_a_stylegan2_model_is_one_line_error(tmp_path):
                                       "--out", str(tmp_path / "x.gif")])
     assert result.exit_code == 2 and "need a StyleGAN3 model" in result.output, result.output
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_directions_and_edit_cli_on_stylegan3(tmp_path):
+    """`kstylegan directions --method sefa` then `edit` on NVIDIA's StyleGAN3-T: the strip's middle tile
+    (strength 0) is the seed's plain image, the others move away from it."""
+    from PIL import Image
+
+    from keras_stylegan import sampling
+
+    runner = CliRunner()
+    model, dirs, strip = fixture("sg3t32.pkl"), tmp_path / "dirs.npz", tmp_path / "strip.png"
+    result = runner.invoke(cli, ["directions", "--model", model, "--method", "sefa", "--layers", "1-14",
+                                 "--out", str(dirs)])
+    assert result.exit_code == 0, result.output
+    assert np.load(dirs)["directions"].shape == (20, 20)
+    result = runner.invoke(cli, ["edit", "--model", model, "--seed", "3", "--direction", f"{dirs}:0",
+                                 "--strength", "-3,3", "--steps", "3", "--layers", "1-14", "--out", str(strip)])
+    assert result.exit_code == 0, result.output
+    image = np.asarray(Image.open(strip).convert("RGB"), dtype=int)
+    tiles = [image[:, i * 32:(i + 1) * 32] for i in range(3)]
+    assert image.shape[:2] == (32, 96)
+    g = load(model)
+    plain = sampling.to_uint8(sampling.generate(g, sampling.seeds_to_z([3], g.z_dim)))[0].astype(int)
+    assert np.abs(tiles[1] - plain).max() <= 1
+    assert np.abs(tiles[0] - plain).mean() > 2 and np.abs(tiles[2] - plain).mean() > 2
