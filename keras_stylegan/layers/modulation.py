@@ -92,20 +92,11 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=1, down=1, resample_
         w2 = ops.sum(ops.square(weight32), axis=(0, 1))  # [I, O]
         dcoefs = ops.cast(ops.rsqrt(ops.matmul(ops.square(styles32), w2) + 1e-8), dtype)  # [N, O]
     styles = ops.cast(styles, dtype)
-    # float16 holds at most 65504: the raw N(0, 1) weights are scaled down by the fan-in for the
-    # convolution and the result back up in x's dtype (NVIDIA pre-normalizes for the same reason).
-    fan_in = int(weight.shape[0]) * int(weight.shape[1]) * int(weight.shape[2])
-    gain = math.sqrt(fan_in) if keras.backend.standardize_dtype(compute_dtype) == "float16" else 1.0
-    if not fused and x.shape[0] == 1:
-        # One sample: scaling the small kernel by its style and demodulation coefficients spares two
-        # passes over the activations (the whole cost of those layers besides the convolution).
-        kernel = ops.cast(weight, "float32") * ops.cast(styles, "float32")[0, None, None, :, None]
-        if dcoefs is not None:
-            kernel = kernel * ops.cast(dcoefs, "float32")[0]
-        x = conv2d_resample(ops.cast(x, compute_dtype), ops.cast(kernel / gain, compute_dtype), f=resample_filter,
-                            up=up, down=down, padding=padding)
-        return ops.cast(x, dtype) if gain == 1.0 else ops.cast(x, dtype) * gain
     if not fused:
+        # float16 holds at most 65504: the raw N(0, 1) weights are scaled down by the fan-in for the
+        # convolution and the result back up in x's dtype (NVIDIA pre-normalizes for the same reason).
+        fan_in = int(weight.shape[0]) * int(weight.shape[1]) * int(weight.shape[2])
+        gain = math.sqrt(fan_in) if keras.backend.standardize_dtype(compute_dtype) == "float16" else 1.0
         x = ops.cast(x * styles[:, None, None, :], compute_dtype)
         x = conv2d_resample(x, ops.cast(weight / gain, compute_dtype), f=resample_filter, up=up, down=down,
                             padding=padding)
