@@ -18,9 +18,10 @@ Speed: two worker processes stay alive, one per implementation; each round times
 alternating order (A B, B A, ...), so both see the same machine load. The table gives the
 median of the per-round ratios `NVIDIA time / our time` (> 1: we are faster), their range and
 the medians of the seconds per image. With `--one-at-a-time` each side of each round is a fresh
-process started after the other ended (R at 1024² does not fit twice in 24 GB). Peak memory: the maximum resident set size of a fresh
-process per side that builds the generator and synthesizes one image (it includes each
-framework's own baseline, also printed: the RSS after importing the framework).
+process started after the other ended (R at 1024² does not fit twice in 24 GB). Peak memory: the
+maximum resident set size of a fresh process per side that builds the generator and synthesizes
+one image (it includes each framework's own baseline, also printed: the RSS after importing the
+framework).
 """
 import argparse
 import itertools
