@@ -59,7 +59,10 @@ def test_sampling_traces_once_whatever_the_psi_and_batch(traces):
     sampling.generate_images(g, "0-11", psi=0.7, batch_size=12)
     sampling.noise_figure(g, seed=3, num_draws=2)
     assert len(traces) <= 3, traces
-    np.testing.assert_array_equal(first, again)
+    # Other batch sizes run other convolution kernels: a float a hair from a rounding edge may land
+    # one uint8 step away (seen once in CI: 1 pixel of 12,288), anything more is a real difference.
+    difference = np.abs(first.astype(int) - again.astype(int))
+    assert difference.max() <= 1 and np.mean(difference > 0) < 1e-3
 
 
 def test_the_cli_compiles_once_per_run(tmp_path, traces):
