@@ -245,18 +245,23 @@ def _worker_command(python, worker, args):
 
 
 def _time_case(workers, case, repeats, iterations):
-    """Median and range of the per-round ratios NVIDIA time / our time."""
+    """Per-round ratios NVIDIA time / our time, our setup's info, and the median ratio per step kind."""
     infos = [worker.ask(op="setup", case=case) for worker in workers]
     ratios = []
+    kind_ratios = {kind: [] for kind in _kinds(case)}
     for round_index in range(repeats):
         order = workers if round_index % 2 == 0 else workers[::-1]
         seconds = {}
         for worker in order:
-            seconds[worker.name] = sum(
-                weight * worker.ask(op="time", step_kind=kind, iterations=iterations)["seconds"]
-                for kind, weight in ((k, STEP_MIX[k] if case["kind"] == "training" else 1.0) for k in _kinds(case)))
-        ratios.append(seconds["official"] / seconds["ours"])
-    return ratios, infos[1]
+            seconds[worker.name] = {kind: worker.ask(op="time", step_kind=kind, iterations=iterations)["seconds"]
+                                    for kind in _kinds(case)}
+        weights = STEP_MIX if case["kind"] == "training" else {"plain": 1.0}
+        totals = {name: sum(weights[kind] * value for kind, value in by_kind.items())
+                  for name, by_kind in seconds.items()}
+        ratios.append(totals["official"] / totals["ours"])
+        for kind in kind_ratios:
+            kind_ratios[kind].append(seconds["official"][kind] / seconds["ours"][kind])
+    return ratios, infos[1], {kind: statistics.median(values) for kind, values in kind_ratios.items()}
 
 
 def _peak_rss(python, worker, args, case):
@@ -299,20 +304,21 @@ def main():
             if "synthesis" not in wanted or ("batch 8" in name and resolution == 1024 and "1024b8" not in wanted):
                 continue
             case = dict(kind="synthesis", resolution=resolution, channel_base=channel_base, batch=batch)
-            ratios, _ = _time_case(workers, case, args.repeats, args.iterations)
+            ratios, _, _ = _time_case(workers, case, args.repeats, args.iterations)
             report(name + ", compiled float32", ratios, "`compiled_synthesis`: generate_images, the CLI")
         if "variants" in wanted:
             base = dict(kind="synthesis", resolution=256, channel_base=16384, batch=1)
-            ratios, _ = _time_case(workers, dict(base, variant="eager"), args.repeats, args.iterations)
+            ratios, _, _ = _time_case(workers, dict(base, variant="eager"), args.repeats, args.iterations)
             report("synthesis 256² batch 1, eager `g(z)`", ratios, "the plain Keras call")
-            ratios, info = _time_case(workers, dict(base, variant="bf16"), args.repeats, args.iterations)
+            ratios, info, _ = _time_case(workers, dict(base, variant="bf16"), args.repeats, args.iterations)
             report("synthesis 256² batch 1, mixed_bfloat16", ratios,
                    f"max error {info['max_error_in_std']:.2g} x image std vs float32")
         if "training" in wanted:
             for name, (resolution, batch) in TRAINING_CASES.items():
                 case = dict(kind="training", resolution=resolution, batch=batch)
-                ratios, _ = _time_case(workers, case, args.repeats, 1)
-                report(name, ratios, "G+D fwd+bwd, Adam, lazy R1/16 and path length/4, EMA")
+                ratios, _, by_kind = _time_case(workers, case, args.repeats, 1)
+                kinds = ", ".join(f"{kind} {ratio:.2f}x" for kind, ratio in by_kind.items())
+                report(name, ratios, f"G+D fwd+bwd, Adam, lazy R1/16 and path length/4, EMA; by step: {kinds}")
     finally:
         for worker in workers:
             worker.close()

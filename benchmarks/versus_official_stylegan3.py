@@ -176,31 +176,35 @@ def _time_cases(cases, args):
     print("| StyleGAN3 G, batch 1, CPU | NVIDIA time / our time (median) | min-max | s/image NVIDIA, ours |")
     print("|---|---|---|---|", flush=True)
     sides = [("official", args.python), ("ours", sys.executable)]
-    workers = [] if args.one_at_a_time else [_worker(name, python, args) for name, python in sides]
+    # Long-lived workers (one per side, set up once per case), or a fresh process per timing.
+    workers = None if args.one_at_a_time else [_worker(name, python, args) for name, python in sides]
+
+    def timed(index, case):
+        if workers:
+            return workers[index].ask(op="time", iterations=args.iterations)["seconds"]
+        worker = _worker(*sides[index], args)
+        try:
+            worker.ask(op="setup", case=case)
+            return worker.ask(op="time", iterations=args.iterations)["seconds"]
+        finally:
+            worker.close()
+
     try:
         for case in cases:
-            for worker in workers:
+            for worker in workers or ():
                 worker.ask(op="setup", case=case)
             seconds = {name: [] for name, _ in sides}
             ratios = []
             for round_index in range(args.repeats):
                 for index in (0, 1) if round_index % 2 == 0 else (1, 0):
-                    name, python = sides[index]
-                    worker = workers[index] if workers else _worker(name, python, args)
-                    try:
-                        if not workers:
-                            worker.ask(op="setup", case=case)
-                        seconds[name].append(worker.ask(op="time", iterations=args.iterations)["seconds"])
-                    finally:
-                        if not workers:
-                            worker.close()
+                    seconds[sides[index][0]].append(timed(index, case))
                 ratios.append(seconds["official"][-1] / seconds["ours"][-1])
             name = f"{case['config'].upper()} {case['resolution']}²"
             print(f"| {name} synthesis | {statistics.median(ratios):.2f}x | {min(ratios):.2f}-{max(ratios):.2f} | "
                   f"{statistics.median(seconds['official']):.2f}, {statistics.median(seconds['ours']):.2f} |",
                   flush=True)
     finally:
-        for worker in workers:
+        for worker in workers or ():
             worker.close()
 
 

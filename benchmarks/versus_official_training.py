@@ -21,10 +21,15 @@ there). The driver also renders NVIDIA's snapshots (its own pickles, made by thi
     python benchmarks/versus_official_training.py --outdir runs/versus \
         --official ~/stylegan2-ada-pytorch --official-python ~/sg2ada-venv/bin/python --minutes 20
 
+Same network size on both sides (`--cbase`, `--cmax`, 2 mapping layers); otherwise each trainer runs its
+own recipe: NVIDIA's `auto` at `--batch` (32), ours `--cfg cpu` as a user gets it (batch 8 with
+self-conditioning on 32 clusters; `--ours-batch` / `--ours-option` change it).
+
 Without `--data`, the 32x32 glyph set of `benchmarks/datasets.py` is built in the output directory.
 `--skip-official` / `--skip-ours` reuse a finished side's run directory (scores only).
 """
 import argparse
+import functools
 import json
 import os
 import signal
@@ -166,7 +171,9 @@ def train_official(args, data, run_dir, budget):
 def train_ours(args, data, run_dir, budget):
     command = [sys.executable, "-c", "from keras_stylegan.cli.main import cli; cli()", "train", "--data", data,
                "--outdir", run_dir, "--cfg", "cpu", "--cbase", str(args.cbase), "--cmax", str(args.cmax),
-               "--batch", str(args.batch), "--kimg", "100000", "--tick", str(args.tick), "--snap", "1"]
+               "--kimg", "100000", "--tick", str(args.tick), "--snap", "1"]
+    if args.ours_batch:
+        command += ["--batch", str(args.ours_batch)]
     command += args.ours_option
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTEROP_THREADS="1",
                TF_NUM_INTRAOP_THREADS=str(args.threads))
@@ -206,13 +213,19 @@ def our_images(args, run_dir, snapshots):
 
 def _classes(args, rng, num_classes):
     """Classes to draw, as often as the data's labels (uniform if the data has none)."""
+    counts = _label_counts(args.data, num_classes)
+    if counts is None:
+        return rng.randint(num_classes, size=args.num)
+    return rng.choice(num_classes, size=args.num, p=counts / counts.sum())
+
+
+@functools.lru_cache(maxsize=None)
+def _label_counts(data, num_classes):
+    """Images per class in `data` (`None` without labels); read once per run, not once per snapshot."""
     from keras_stylegan.data.images import scan_source
 
-    labels = scan_source(args.data).labels if args.data else None
-    if not labels:
-        return rng.randint(num_classes, size=args.num)
-    counts = np.bincount(list(labels.values()), minlength=num_classes)
-    return rng.choice(num_classes, size=args.num, p=counts / counts.sum())
+    labels = scan_source(data).labels if data else None
+    return np.bincount(list(labels.values()), minlength=num_classes) if labels else None
 
 
 def diversity(images, count=256):
@@ -245,7 +258,9 @@ def main():
     parser.add_argument("--data", help="zip or folder of 32x32 grayscale images [default: build the glyph set]")
     parser.add_argument("--minutes", type=float, default=20.0, help="wall-clock budget of each trainer")
     parser.add_argument("--num", type=int, default=2048, help="generated and real images per SWD")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=32, help="NVIDIA's minibatch (its reference run: 32)")
+    parser.add_argument("--ours-batch", type=int, default=None,
+                        help="our minibatch [default: the cpu preset's, 8]")
     parser.add_argument("--cbase", type=int, default=2048)
     parser.add_argument("--cmax", type=int, default=128)
     parser.add_argument("--tick", type=int, default=2, help="kimg per tick (one snapshot per tick)")

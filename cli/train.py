@@ -31,7 +31,8 @@ OPTIONS = [
     ("--channels", "channels", click.INT, "1 gray, 2 gray+alpha, 3 RGB, 4 RGBA [default: the data's]."),
     ("--cond", "conditional", "flag", "Condition on the labels of the data's dataset.json."),
     ("--clusters", "clusters", click.INT, "Self-conditioning: condition on this many k-means clusters of the data, "
-                                          "0 off [default: 0]."),
+                                          "0 off [default: --cfg cpu 32 for an unconditional model from scratch, "
+                                          "fewer below 64 images per cluster; other presets 0]."),
     ("--mirror", "xflip", "flag", "Mirror half of the reals left-right."),
     ("--fp32", "fp32", "flag", "No float16 (NVIDIA's --fp32). StyleGAN2 runs float16 in the 4 highest resolutions "
                                "of G and D when a GPU is visible, as NVIDIA."),

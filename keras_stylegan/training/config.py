@@ -42,6 +42,11 @@ MAX_KIMG = 1e9
 # 200 kimg at batch 32 (stylegan3 train.py: `blur_fade_kimg = batch * 200 / 32`).
 STYLEGAN3_R_BLUR_SIGMA = 10.0
 BLUR_FADE_KIMG = 200.0
+# The `cpu` preset's minibatch and self-conditioning clusters (unconditional data; fewer clusters when the
+# data has fewer than CLUSTER_MIN_IMAGES images per cluster, none below two clusters).
+CPU_BATCH = 8
+CPU_CLUSTERS = 32
+CLUSTER_MIN_IMAGES = 64
 
 # NVIDIA's fixed presets (train.py `cfg_specs`): global batch, minibatch-stddev group, channel_base
 # (fmaps * 32768), learning rate, R1 gamma, EMA half-life (kimg), EMA rampup, mapping layers.
@@ -85,12 +90,18 @@ def _stylegan3_preset(cfg, side):
 
 def _cpu_preset(side):
     """Ours: a network a few CPU cores train in minutes per kimg at 32 px (see notes/training.md for
-    the measurement): channels capped at 128, 2 mapping layers, 256-wide latents, batch 32; no
-    path-length regularization and no style mixing, as NVIDIA's own small-image preset (`cifar`):
-    both cost CPU time that a short run needs for images (notes/versus.md)."""
-    batch = 32 if side <= 64 else 16
-    return dict(batch=batch, mbstd=4, cbase=4096, cmax=128, lr=0.0025, gamma=0.0002 * side ** 2 / batch,
-                ema=batch * 10 / 32, ramp=0.05, map=2, zdim=256, pl=0.0, mix=0.0)
+    the measurement): channels capped at 128, 2 mapping layers, 256-wide latents; no path-length
+    regularization and no style mixing, as NVIDIA's own small-image preset (`cifar`): both cost CPU
+    time that a short run needs for images. Batch 8 with self-conditioning on 32 k-means clusters: on a
+    CPU a small batch costs about the same seconds per kimg as 32 but gives four times the steps, and
+    with them D's projection keeps G's clusters apart; together the two were the only change of more
+    than twenty tried that kept a 20-minute run from collapsing to one shape (notes/versus.md). Learning
+    rate 0.001: NVIDIA's 0.0025 is for batches of 32-64; at 8 it oscillated more.
+    R1 gamma and the EMA stay those of `auto`'s batch (32; 16 above 64 px), as NVIDIA's `--batch`
+    override keeps them: the formulas at batch 8 would give 4x the gamma and a quarter of the EMA."""
+    reference_batch = 32 if side <= 64 else 16
+    return dict(batch=CPU_BATCH, mbstd=4, cbase=4096, cmax=128, lr=0.001, gamma=0.0002 * side ** 2 / reference_batch,
+                ema=reference_batch * 10 / 32, ramp=0.05, map=2, zdim=256, pl=0.0, mix=0.0, clusters=CPU_CLUSTERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +117,9 @@ class TrainingConfig:
         channels: image channels (`None`: the data's).
         conditional: train on the data's class labels.
         clusters: self-conditioning (Liu et al. 2020): condition G and D on this many equal-sized k-means
-            clusters of the data's 8x8 thumbnails, so that D judges each fake against its cluster (0: off).
+            clusters of the data's 8x8 thumbnails, so that D judges each fake against its cluster (0: off;
+            `None`: the preset's: `cpu` 32 for an unconditional StyleGAN2 trained from scratch, fewer when the
+            data has fewer than 64 images per cluster; other presets 0).
             Sampling takes cluster `seed % clusters` unless a class is given, as for any conditional model;
             the clusters being equal, that draws them as often as the data has them.
         kimg: total thousands of real images to show (the run stops at the first step that reaches it).
@@ -160,7 +173,7 @@ class TrainingConfig:
     resolution: tuple = (32, 32)
     channels: Optional[int] = None
     conditional: bool = False
-    clusters: int = 0
+    clusters: Optional[int] = None
     num_classes: int = 0
     kimg: float = 1000.0
     batch_size: Optional[int] = None
@@ -260,7 +273,7 @@ class TrainingConfig:
         _flag(self, "xflip")
         _flag(self, "fp32")
         _integer(self, "num_classes", 0, 100_000)
-        _integer(self, "clusters", 0, 100_000)
+        _integer(self, "clusters", 0, 100_000, optional=True)
         if self.clusters and self.conditional:
             raise ConfigError("clusters", f"`clusters` {self.clusters} conditions on k-means clusters and "
                                           "`conditional` on the data's labels: choose one")
@@ -364,10 +377,15 @@ class TrainingConfig:
             spec = dict(_NVIDIA_PRESETS[cfg])
         cifar = cfg == "cifar"
         clusters = self.clusters
+        if clusters is None:  # the preset's, for an unconditional model trained from scratch
+            clusters = 0 if self.conditional or self.resume is not None else spec.get("clusters", 0)
+            if num_images is not None:
+                clusters = min(clusters, num_images // CLUSTER_MIN_IMAGES)
+            clusters = clusters if clusters >= 2 else 0
         if num_images is not None and clusters > num_images:
             raise ConfigError("clusters", f"`clusters` {clusters} is more than the {num_images} images")
         values = dict(
-            cfg=cfg, resolution=resolution, channels=self.channels or channels,
+            cfg=cfg, resolution=resolution, channels=self.channels or channels, clusters=clusters,
             num_classes=clusters or (int(num_classes) if self.conditional else 0),
             batch_size=self.batch_size if self.batch_size is not None else spec["batch"],
             r1_gamma=self.r1_gamma if self.r1_gamma is not None else round(spec["gamma"], 10),
@@ -480,6 +498,8 @@ class TrainingConfig:
         config = cls(**known)
         if legacy:
             object.__setattr__(config, "cfg", "legacy")
+        if config.clusters is None and config.resolved:  # a run from before self-conditioning
+            object.__setattr__(config, "clusters", 0)
         return config
 
     def replace(self, **changes):

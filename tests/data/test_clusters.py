@@ -56,9 +56,18 @@ def test_cluster_labels_separate_kinds_of_images():
     assert all(len({i // 20 for i in np.flatnonzero(labels == k)}) == 1 for k in range(6))
 
 
-def test_clusters_make_the_run_conditional_and_are_off_by_default():
-    for cfg in ("cpu", "auto"):
-        assert TrainingConfig(cfg=cfg).resolve((32, 32), num_images=3926).clusters == 0
+def test_clusters_make_the_run_conditional_and_only_the_cpu_preset_turns_them_on():
+    # cpu: 32 clusters for an unconditional StyleGAN2 from scratch, fewer on small data, none below two.
+    assert [TrainingConfig(cfg="cpu").resolve((32, 32), num_images=n).clusters
+            for n in (23436, 3926, 2048, 300, 191, 127, None)] == [32, 32, 32, 4, 2, 0, 32]
+    cpu = TrainingConfig(cfg="cpu").resolve((32, 32), num_images=3926)
+    assert cpu.num_classes == 32 and "clusters=32" in cpu.describe()
+    for options in (dict(cfg="auto"), dict(cfg="stylegan2"), dict(cfg="cpu", clusters=0),
+                    dict(cfg="cpu", architecture="stylegan"), dict(cfg="cpu", architecture="stylegan3"),
+                    dict(cfg="cpu", resume="emoji")):
+        assert TrainingConfig(**options).resolve((32, 32), num_images=3926).clusters == 0, options
+    assert TrainingConfig(cfg="cpu", conditional=True).resolve((32, 32), 3, num_classes=5,
+                                                                num_images=3926).num_classes == 5
     config = TrainingConfig(cfg="cpu", clusters=7).resolve((32, 32), num_classes=5, num_images=3926)
     assert (config.clusters, config.num_classes) == (7, 7)  # the clusters, not the data's labels
     labelled = TrainingConfig(cfg="cpu", conditional=True).resolve((32, 32), num_classes=5, num_images=3926)

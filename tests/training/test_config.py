@@ -63,6 +63,10 @@ def test_default_preset_follows_the_device():
     assert TrainingConfig().resolve((32, 32), gpu=True).cfg == "auto"
     cpu = TrainingConfig().resolve((32, 32))
     assert cpu.channel_max <= 128 and cpu.mapping_layers <= 2 and cpu.batch_size <= 32
+    # cpu: batch 8 with R1 gamma and EMA of auto's batch 32 (NVIDIA's formulas at 32, kept as its --batch does)
+    auto32 = TrainingConfig(cfg="auto").resolve((32, 32))
+    assert (cpu.batch_size, cpu.r1_gamma, cpu.ema_kimg) == (8, auto32.r1_gamma, auto32.ema_kimg) == (8, 0.0064, 10.0)
+    assert TrainingConfig(cfg="cpu").resolve((128, 128)).r1_gamma == 0.0002 * 128 ** 2 / 16
     # cpu: no path length and no style mixing (NVIDIA's cifar choices; their CPU time goes to images instead)
     assert (cpu.pl_weight, cpu.style_mixing_prob) == (0.0, 0.0)
     chosen = TrainingConfig(cfg="cpu", pl_weight=2.0, style_mixing_prob=0.9).resolve((32, 32))

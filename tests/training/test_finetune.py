@@ -111,7 +111,8 @@ def test_preset_source_without_discriminator_and_its_extra_network_arguments(tmp
     assert extras == {"generator": {"block_architecture": "orig", "w_avg_beta": 0.9}}
     assert "d_block_architecture" not in fields
     # The run builds exactly the source's generator (a default one would be 'skip' and not load).
-    config = TrainingConfig(cfg="cpu", **fields, network_kwargs=extras).resolve()
+    config = TrainingConfig(cfg="cpu", **fields, network_kwargs=extras, resume=str(tmp_path / "preset")).resolve()
+    assert config.clusters == 0  # a fine-tuning run keeps its source's conditioning
     gan = build_gan(config)
     assert gan.generator.get_config()["block_architecture"] == "orig"
     transfer(gan.generator, start.generator_ema)
@@ -244,7 +245,7 @@ def test_freezed_counts_layers_as_nvidia(architecture):
 @pytest.mark.parametrize("part", ["mapping", "coarse"])
 def test_frozen_weights_stay_bit_identical_while_the_others_train(part):
     config = TrainingConfig(cfg="cpu", resolution=16, channels=3, batch_size=4, mbstd_group_size=2, augment="none",
-                            freezed=3, freeze_g=part, **{k: v for k, v in NET.items()}).resolve()
+                            clusters=0, freezed=3, freeze_g=part, **{k: v for k, v in NET.items()}).resolve()
     gan = build_gan(config)
     gan.compile(run_eagerly=True)  # one step: tracing the graph would cost more than running it
     frozen = [layer.path for layer in discriminator_layers(gan.discriminator)[:3]]
