@@ -89,7 +89,7 @@ def _stylegan3_preset(cfg, side):
 
 
 def _cpu_preset(side):
-    """Ours: a network a few CPU cores train in minutes per kimg at 32 px (see notes/training.md for
+    """Ours: a network a few CPU cores train at ~25 s per kimg at 32 px (see notes/training.md for
     the measurement): channels capped at 128, 2 mapping layers, 256-wide latents; no path-length
     regularization and no style mixing, as NVIDIA's own small-image preset (`cifar`): both cost CPU
     time that a short run needs for images. Batch 8 with self-conditioning on 32 k-means clusters: on a
