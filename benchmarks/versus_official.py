@@ -189,7 +189,7 @@ def _serve(worker, args):
         command = json.loads(line)
         if command["op"] == "setup":
             reply = setup(command["case"])
-            for kind in _kinds(command["case"]):  # trace, allocate and warm up
+            for kind in _step_weights(command["case"]):  # trace, allocate and warm up
                 _run_once(state, kind)
         elif command["op"] == "time":
             start = time.perf_counter()
@@ -207,8 +207,9 @@ def _serve(worker, args):
         out.flush()
 
 
-def _kinds(case):
-    return list(STEP_MIX) if case["kind"] == "training" else ["plain"]
+def _step_weights(case):
+    """The kinds of call a case times, each with its weight in the case's total."""
+    return STEP_MIX if case["kind"] == "training" else {"plain": 1.0}
 
 
 def _run_once(state, kind):
@@ -248,14 +249,14 @@ def _time_case(workers, case, repeats, iterations):
     """Per-round ratios NVIDIA time / our time, our setup's info, and the median ratio per step kind."""
     infos = [worker.ask(op="setup", case=case) for worker in workers]
     ratios = []
-    kind_ratios = {kind: [] for kind in _kinds(case)}
+    weights = _step_weights(case)
+    kind_ratios = {kind: [] for kind in weights}
     for round_index in range(repeats):
         order = workers if round_index % 2 == 0 else workers[::-1]
         seconds = {}
         for worker in order:
             seconds[worker.name] = {kind: worker.ask(op="time", step_kind=kind, iterations=iterations)["seconds"]
-                                    for kind in _kinds(case)}
-        weights = STEP_MIX if case["kind"] == "training" else {"plain": 1.0}
+                                    for kind in weights}
         totals = {name: sum(weights[kind] * value for kind, value in by_kind.items())
                   for name, by_kind in seconds.items()}
         ratios.append(totals["official"] / totals["ours"])
