@@ -92,13 +92,14 @@ def _cpu_preset(side):
     """Ours: a network two CPU cores train at ~25 s per kimg at 32 px (RGBA emoji, measured with
     `kstylegan train`; notes/training.md has the earlier network-size measurements): channels capped
     at 128, 2 mapping layers, 256-wide latents; no path-length regularization and no style mixing, as
-    NVIDIA's own small-image preset (`cifar`): both cost CPU time that a short run needs for images. Batch 8 with self-conditioning on 32 k-means clusters: on a
-    CPU a small batch costs about the same seconds per kimg as 32 but gives four times the steps, and
-    with them D's projection keeps G's clusters apart; together the two were the only change of more
-    than twenty tried that kept a 20-minute run from collapsing to one stroke (notes/versus.md). Learning
-    rate 0.001: NVIDIA's 0.0025 is for batches of 32-64; at 8 it oscillated more.
-    R1 gamma and the EMA stay those of `auto`'s batch (32; 16 above 64 px), as NVIDIA's `--batch`
-    override keeps them: the formulas at batch 8 would give 4x the gamma and a quarter of the EMA."""
+    NVIDIA's own small-image preset (`cifar`): both cost CPU time that a short run needs for images.
+    Batch 8 with self-conditioning on 32 k-means clusters: on a CPU a small batch costs about the same
+    seconds per kimg as 32 but gives four times the steps, and with them D's projection keeps G's
+    clusters apart; together the two were the only change of more than twenty tried that kept a
+    20-minute run from collapsing to one stroke (notes/versus.md). Learning rate 0.001: NVIDIA's 0.0025
+    is for batches of 32-64; at 8 it oscillated more. R1 gamma and the EMA stay those of `auto`'s batch
+    (32; 16 above 64 px), as NVIDIA's `--batch` override keeps them: the formulas at batch 8 would give
+    4x the gamma and a quarter of the EMA."""
     reference_batch = 32 if side <= 64 else 16
     return dict(batch=CPU_BATCH, mbstd=4, cbase=4096, cmax=128, lr=0.001, gamma=0.0002 * side ** 2 / reference_batch,
                 ema=reference_batch * 10 / 32, ramp=0.05, map=2, zdim=256, pl=0.0, mix=0.0, clusters=CPU_CLUSTERS)
