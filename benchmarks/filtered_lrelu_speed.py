@@ -33,7 +33,7 @@ def main():
     parser.add_argument("--calls", type=int, default=3)
     args = parser.parse_args()
     taps = design_lowpass_filter(12, cutoff=4, width=2, fs=32)
-    print(f"| input size | conv ms | dense ms | dense / conv |\n|---|---|---|---|")
+    print("| input size | conv ms | dense ms | dense / conv |\n|---|---|---|---|")
     for size in [int(s) for s in args.sizes.split(",")]:
         x = tf.constant(np.random.RandomState(0).randn(1, size, size, args.channels).astype("float32"))
         fns = {method: tf.function(lambda x, method=method: filtered_lrelu(

@@ -54,7 +54,7 @@ def report(args):
     from keras_stylegan.zoo import load
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from training_progress import diversity
+    from keras_stylegan.metrics import pixel_diversity
 
     runs = {loss: os.path.join(args.outdir, loss) for loss in args.losses}
     options = {loss: json.load(open(os.path.join(run, "training_options.json"))) for loss, run in runs.items()}
@@ -65,7 +65,7 @@ def report(args):
     floor = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)["swd_avg"]
     print(f"data: {len(reals)} images at {first['resolution'][1]}x{first['resolution'][0]}, {first['channels']} "
           f"channels; SWD x1e3 between two halves of the data (the floor): {floor:.1f}; "
-          f"diversity: {diversity(reals[:256]):.3f}")
+          f"diversity: {pixel_diversity(reals):.3f}")
     for loss in args.losses:
         o = options[loss]
         print(f"{loss}: --cfg {o['cfg']} batch {o['batch_size']} lr {o['learning_rate']:g} gamma {o['r1_gamma']:g} "
@@ -88,7 +88,7 @@ def report(args):
             ticks = [t for t in read_stats(runs[loss]) if t["kimg"] <= kimg + 0.5]  # snapshots round kimg
             seconds = sum(t["sec_per_tick"] for t in ticks)
             speed = f"{seconds / ticks[-1]['kimg']:.0f}" if kimg and ticks else "-"
-            cells.append(f"{swd:.1f} | {diversity(fakes):.3f} | {speed}")
+            cells.append(f"{swd:.1f} | {pixel_diversity(fakes):.3f} | {speed}")
         print(f"| {kimg} | " + " | ".join(cells) + " |", flush=True)
 
 

@@ -4,7 +4,8 @@ Reads a run made by `kstylegan train` (the emoji recipe's in the README's figure
 one row per network snapshot: images shown, wall-clock hours, kimg/hour and SWD (x1e3, patch
 statistics of a Laplacian pyramid; lower is closer to the data; computed by
 `keras_stylegan.metrics.compute_metrics`) and diversity (mean L1 distance between two images,
-pixels in [0, 1], over pairs of 256 images; a collapsed generator scores far below the data).
+pixels in [0, 1], over pairs of 256 images; a collapsed generator scores far below the data), for
+a conditional run also within a class (a model that draws one picture per class scores low there).
 A falling SWD at a diversity near the data's shows training works.
 
     python benchmarks/training_progress.py --data ../shared/data/emoji64.zip --run runs/emoji32
@@ -17,18 +18,11 @@ import keras
 import numpy as np
 
 from keras_stylegan.data.images import read_images
-from keras_stylegan.metrics import compute_metrics
+from keras_stylegan.metrics import compute_metrics, pixel_diversity
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
 from keras_stylegan.sampling import to_uint8
-from keras_stylegan.training.run import build_gan, list_snapshots, training_seconds
+from keras_stylegan.training.run import build_gan, list_snapshots, run_labels, training_seconds
 from keras_stylegan.zoo import load
-
-
-def diversity(images):
-    """Mean absolute difference between two different images (uint8 -> [0, 1]), over all pairs."""
-    x = images.reshape(len(images), -1).astype(np.float32) / 255.0
-    total = sum(np.abs(x[i + 1:] - x[i]).mean(axis=1).sum() for i in range(len(x) - 1))
-    return total / (len(x) * (len(x) - 1) / 2)
 
 
 def main():
@@ -39,14 +33,16 @@ def main():
     args = parser.parse_args()
     options = json.load(open(os.path.join(args.run, "training_options.json")))
     reals, info = read_images(args.data, options["resolution"], channels=options["channels"])
+    labels = run_labels(options, reals, info)  # conditional: classes as the run saw them
     subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
-    reals = reals[subset]
-    labels = info.labels[subset] if options["num_classes"] else None  # conditional: classes as in the data
+    reals, labels = reals[subset], (None if labels is None else labels[subset])
     half = len(reals) // 2
     floor = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)["swd_avg"]
+    within = "" if labels is None else f", within a class: {pixel_diversity(reals, labels):.3f}"
     print(f"data: {len(reals)} images; SWD between two halves of the data (the floor): {floor:.1f}; "
-          f"diversity: {diversity(reals[:256]):.3f}")
-    print("| kimg | hours | kimg/hour | SWD x1e3 (avg) | diversity |\n|---|---|---|---|---|")
+          f"diversity: {pixel_diversity(reals):.3f}{within}")
+    columns = "diversity" if labels is None else "diversity | within-class diversity"
+    print(f"| kimg | hours | kimg/hour | SWD x1e3 (avg) | {columns} |\n|---|---|---|---|---|" + "---|" * (labels is not None))
     keras.utils.set_random_seed(options["seed"])  # the run's initialization, as train() does
     for kimg, snapshot in [(0, None)] + list_snapshots(args.run):
         g = load(snapshot) if snapshot else build_gan(options).generator_ema
@@ -56,8 +52,9 @@ def main():
         c = None if labels is None else np.random.RandomState(3).choice(labels, 256)
         fakes = to_uint8(np.asarray(g(z, labels=c, noise_mode="const")))
         seconds = training_seconds(args.run, kimg)
+        within = "" if c is None else f" {pixel_diversity(fakes, c):.3f} |"
         print(f"| {kimg:.0f} | {seconds / 3600:.2f} | {kimg * 3600 / max(seconds, 1):.0f} | {swd:.1f} | "
-              f"{diversity(fakes):.3f} |")
+              f"{pixel_diversity(fakes):.3f} |{within}")
 
 
 if __name__ == "__main__":

@@ -228,22 +228,15 @@ def _label_counts(data, num_classes):
     return np.bincount(list(labels.values()), minlength=num_classes) if labels else None
 
 
-def diversity(images, count=256):
-    """Mean L1 distance between two different images (pixels in [0, 1]), over all pairs of `count`."""
-    x = images[:count].reshape(min(count, len(images)), -1).astype(np.float32) / 255.0
-    total = sum(np.abs(x[i + 1:] - x[i]).mean(axis=1).sum() for i in range(len(x) - 1))
-    return float(total / (len(x) * (len(x) - 1) / 2))
-
-
 def score(name, snapshots, images, reals, args):
-    from keras_stylegan.metrics.swd import sliced_wasserstein_distance
+    from keras_stylegan.metrics import pixel_diversity, sliced_wasserstein_distance
     from keras_stylegan.sampling import image_grid, save_image
 
     rows = []
     for (kimg, seconds, snapshot), fakes in zip(snapshots, images):
         swd = sliced_wasserstein_distance(reals, fakes, seed=0)["swd_avg"]
         rows.append(dict(trainer=name, snapshot=snapshot, kimg=kimg, seconds=seconds, swd=swd,
-                         diversity=diversity(fakes)))
+                         diversity=pixel_diversity(fakes)))
         print(f"| {name} | {kimg} | {seconds / 60:.1f} | {swd:.1f} | {rows[-1]['diversity']:.3f} |", flush=True)
     if images:
         save_image(image_grid(images[-1][:64], 8), os.path.join(args.outdir, f"{name}-last-snapshot-grid.png"))
@@ -295,14 +288,14 @@ def main():
     reals, _ = read_images(data, (RESOLUTION, RESOLUTION), channels=1)
     order = np.random.RandomState(0).permutation(len(reals))
     reals_a, reals_b = reals[order[: args.num]], reals[order[args.num: 2 * args.num]]
+    from keras_stylegan.metrics import pixel_diversity, sliced_wasserstein_distance
+
     floor = None
     if len(reals_b) == len(reals_a):
-        from keras_stylegan.metrics.swd import sliced_wasserstein_distance
-
         floor = sliced_wasserstein_distance(reals_a, reals_b, seed=0)["swd_avg"]
     save_image(image_grid(reals_a[:64], 8), os.path.join(args.outdir, "reals-grid.png"))
     print(f"\nData: {len(reals)} images; SWD x1e3 of two disjoint real sets of {args.num} (the floor): "
-          f"{floor if floor is None else round(floor, 1)}; diversity of the data: {diversity(reals_a):.3f}")
+          f"{floor if floor is None else round(floor, 1)}; diversity of the data: {pixel_diversity(reals_a):.3f}")
     print("| trainer | kimg | minutes | SWD x1e3 | diversity |\n|---|---|---|---|---|")
     rows = []
     for name, run_dir, render in (("nvidia", official_dir, official_images), ("ours", ours_dir, our_images)):

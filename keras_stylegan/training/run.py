@@ -77,6 +77,17 @@ def training_seconds(outdir, kimg):
     return sum(tick["sec_per_tick"] for tick in read_stats(outdir) if tick["kimg"] <= kimg + 0.5)
 
 
+def run_labels(options, images, info):
+    """The class of each training image as a run saw it (`None` if unconditional): the data's labels,
+    or with self-conditioning (`clusters`) the k-means clusters of `images`, recomputed as the run
+    computes them (same images, same seed, same clusters). `options`: a `TrainingConfig` or the
+    dict of a run's `training_options.json`; `images`, `info`: what `read_images` gives for the data."""
+    config = _as_config(options)
+    if config.clusters:
+        return cluster_labels(images, config.clusters, seed=config.seed)
+    return info.labels if config.num_classes else None
+
+
 class TrainingError(RuntimeError):
     """Training stopped (non-finite loss); the last good checkpoint is kept."""
 
@@ -511,10 +522,8 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         gan.sync_lod()
         writer.catch_up(gan, metadata)
     loop = _TickLoop(gan, config, schedule, writer, total_nimg, int(metadata.get("tick", 0)), verbose)
-    labels = info.labels if config.num_classes else None
+    labels = run_labels(config, images, info)
     if config.clusters:
-        # Recomputed on resume: the same images and seed give the same clusters.
-        labels = cluster_labels(images, config.clusters, seed=config.seed)
         sizes = np.bincount(labels, minlength=config.clusters)
         say(f"Self-conditioning: {config.clusters} k-means clusters of the images' thumbnails "
             f"({sizes.min()}-{sizes.max()} images each); samples take cluster seed % {config.clusters}")

@@ -12,10 +12,11 @@ import os
 import numpy as np
 
 from keras_stylegan.data.images import read_images
-from keras_stylegan.metrics import compute_metrics
+from keras_stylegan.metrics import compute_metrics, pixel_diversity
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
+from keras_stylegan.sampling import to_uint8
 from keras_stylegan.zoo import load
-from keras_stylegan.training.run import list_snapshots, training_seconds
+from keras_stylegan.training.run import list_snapshots, run_labels, training_seconds
 from keras_stylegan.zoo.presets import save_preset
 
 REPO = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -26,17 +27,34 @@ ARCHITECTURE_NAMES = {"stylegan": "StyleGAN (2019, progressive growing)", "style
 
 def update_card(card_path, preset_dir):
     """Keeps the zoo card's networks equal to the preset's config (architecture and widths change between runs)."""
-    config = json.load(open(os.path.join(preset_dir, "config.json")))
     card = json.load(open(card_path))
-    for part in ("generator", "discriminator"):
+    for part, file_name in (("generator", "config.json"), ("discriminator", "discriminator.json")):
+        config = json.load(open(os.path.join(preset_dir, file_name)))["config"]  # Keras' serialized network
         card[part] = {key: value[0] if key == "resolution" and value[0] == value[1] else value
-                      for key, value in config[part].items() if not key.startswith("_")}
-    card["architecture"] = config["generator"]["architecture"]
-    card["num_classes"] = config["generator"]["num_classes"]
+                      for key, value in config.items() if key not in ("name", "trainable", "dtype")}
+    card["architecture"] = card["generator"]["architecture"]
+    card["num_classes"] = card["generator"]["num_classes"]
     card["conditional"] = bool(card["num_classes"])
     with open(card_path, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
+
+
+def sample_diversity(g, reals, labels, count=1024):
+    """Mean L1 distance between two samples, and between two images of the data: overall and, for a
+    conditional model, within a class (samples of one class against images of one cluster)."""
+    z = np.random.RandomState(2).randn(count, g.z_dim).astype("float32")
+    classes = None if labels is None else np.random.RandomState(3).choice(labels, count)
+    fakes = np.concatenate([to_uint8(np.asarray(g(z[i:i + 256], labels=None if classes is None else
+                                                     classes[i:i + 256], noise_mode="const")))
+                            for i in range(0, count, 256)])
+    figures = {"samples": pixel_diversity(fakes), "data": pixel_diversity(reals)}
+    if labels is not None:
+        # All pairs of each class (max_images=count): 8 samples a class would be a noisy measure.
+        figures["samples_within_class"] = pixel_diversity(fakes, classes, max_images=count)
+        figures["data_within_class"] = pixel_diversity(reals, labels, max_images=count)
+        figures["within_class_ratio"] = figures["samples_within_class"] / figures["data_within_class"]
+    return {key: round(float(value), 3) for key, value in figures.items()}
 
 
 def main():
@@ -58,16 +76,19 @@ def main():
     seconds = training_seconds(args.run, kimg)
 
     reals, info = read_images(args.data, g.resolution, channels=g.channels)
-    if g.num_classes and info.labels is None:
+    labels = run_labels(options, reals, info)  # the data's labels, or the run's self-conditioning clusters
+    if g.num_classes and labels is None:
         raise SystemExit(f"error: the model is conditional: --data must carry the labels it was trained on "
                          f"(dataset.json, e.g. emoji64_k32.zip). {args.data} has none")
     subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
-    reals, labels = reals[subset], (info.labels[subset] if g.num_classes else None)
+    reals, labels = reals[subset], (None if labels is None else labels[subset])
     swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1, real_labels=labels)
     half = len(reals) // 2
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
+    diversity = sample_diversity(g, reals, labels)
 
-    conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs (cluster_labels.py); "
+    how = "self-conditioning clusters of the run" if options.get("clusters") else "cluster_labels.py"
+    conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs ({how}); "
                     f"seed s draws cluster s mod {g.num_classes}" if g.num_classes else "")
     metadata = {
         "description": f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto "
@@ -77,6 +98,7 @@ def main():
         "kimg": kimg, "training_hours": round(seconds / 3600, 2), "training_options": options,
         "swd_x1e3_vs_data": {k: round(float(v), 2) for k, v in swd.items()},
         "swd_x1e3_data_half_vs_half": {k: round(float(v), 2) for k, v in swd_reals.items()},
+        "pixel_diversity": diversity,
         "snapshot": snapshot,
     }
     # This recipe exists to refresh the packaged preset; a directory that is not a preset is still refused.

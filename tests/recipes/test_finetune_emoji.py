@@ -1,6 +1,5 @@
 """recipes/finetune_emoji: the subset rule, its labels, and the whole pipeline (subset -> `kstylegan train
 --resume emoji` -> figures) on a few made-up glyphs and a few steps, from the shipped `emoji` preset."""
-import io
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ from PIL import Image
 
 from keras_stylegan.cli.main import cli
 
-from .helpers import load_recipe_script
+from .helpers import load_recipe_script, write_glyphs
 
 ANIMALS = ["u1f400.png", "u1f43f.png", "u1f98a.png", "u1f9ae.png", "u1f415_200d_1f9ba.png", "u1f408.png"]
 OTHERS = ["u1f600.png", "u1f3ff.png", "u1f9af.png", "u2764.png", "u1f440.png"]  # 1f3ff/1f440/1f9af: just outside
@@ -21,20 +20,6 @@ OTHERS = ["u1f600.png", "u1f3ff.png", "u1f9af.png", "u2764.png", "u1f440.png"]  
 
 def load_script(name):
     return load_recipe_script("finetune_emoji", name)
-
-
-def write_glyphs(path, names):
-    """64x64 RGBA discs of a colour per glyph on transparency, named like render_emoji.py's files."""
-    rng = np.random.RandomState(0)
-    yy, xx = np.mgrid[:64, :64]
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in names:
-            pixels = np.zeros([64, 64, 4], np.uint8)
-            radius = rng.randint(12, 30)
-            pixels[(yy - 32) ** 2 + (xx - 32) ** 2 < radius ** 2] = list(rng.randint(0, 256, 3)) + [255]
-            buffer = io.BytesIO()
-            Image.fromarray(pixels, "RGBA").save(buffer, "PNG")
-            archive.writestr(name, buffer.getvalue())
 
 
 def run_script(monkeypatch, name, *args):

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import types
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ import tensorflow as tf
 
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.training.config import TrainingConfig
-from keras_stylegan.training.run import ResumeMismatch, _failure_message, _TickWriter, list_snapshots, read_stats, train
+from keras_stylegan.training.run import (ResumeMismatch, _failure_message, _TickWriter, list_snapshots, read_stats,
+                                         run_labels, train)
 from keras_stylegan.training.schedule import Schedule
 from keras_stylegan.training.stylegan import StyleGAN
 
@@ -211,6 +213,14 @@ def test_self_conditioning_trains_a_model_conditioned_on_clusters_and_resumes(tm
     snapshot = load(list_snapshots(str(run))[-1][1])
     assert snapshot.num_classes == 2
     assert sorted(np.bincount(cluster_labels(kinds, 2)).tolist()) == [6, 6]
+    # The labels the run trained on, as tools measuring it recompute them from its options.
+    options_json = json.load(open(run / "training_options.json"))
+    labels = run_labels(options_json, kinds, None)
+    assert len(set(labels[:6].tolist())) == len(set(labels[6:].tolist())) == 1 and labels[0] != labels[6]
+    np.testing.assert_array_equal(labels, cluster_labels(kinds, 2, seed=options_json["seed"]))
+    assert run_labels(dict(options_json, clusters=0, num_classes=0), kinds, None) is None
+    data_labels = types.SimpleNamespace(labels=np.arange(12) % 3)  # a conditional dataset's own labels
+    assert run_labels(dict(options_json, clusters=0, num_classes=3), kinds, data_labels) is data_labels.labels
     gan = train(str(data), run, kimg=0.016, **options)  # resumes with the same clusters
     assert int(gan.nimg.numpy()) == 16 and gan.generator.num_classes == 2
     with pytest.raises(ResumeMismatch, match="clusters 2 -> 0"):

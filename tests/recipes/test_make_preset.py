@@ -1,0 +1,52 @@
+"""recipes/emoji/make_preset.py on a tiny self-conditioned run: the preset and card it writes, and the
+diversity figures (overall and within a class, for the samples and for the data) in its metadata."""
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from keras_stylegan.cli.main import cli
+from keras_stylegan.data.clusters import cluster_labels
+from keras_stylegan.data.images import read_images
+from keras_stylegan.metrics import pixel_diversity
+from keras_stylegan.zoo import load
+
+from .helpers import RECIPES, load_recipe_script, write_glyphs
+
+
+@pytest.mark.large
+def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "glyphs.zip"
+    write_glyphs(data, [f"u{0x1f600 + i:x}.png" for i in range(12)])
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, [
+        "train", "--data", str(data), "--outdir", str(run), "--cfg", "cpu", "--clusters", "2", "--resolution", "16",
+        "--channels", "4", "--cbase", "64", "--cmax", "16", "--zdim", "16", "--wdim", "16", "--batch", "4",
+        "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
+    assert result.exit_code == 0, result.output
+    card = tmp_path / "emoji.json"
+    shutil.copy(f"{RECIPES}/../zoo/emoji.json", card)
+    monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(run), "--data", str(data), "--num", "12",
+                                      "--out", str(tmp_path / "preset"), "--card", str(card)])
+    capsys.readouterr()
+    load_recipe_script("emoji", "make_preset").main()
+    assert "preset written to" in capsys.readouterr().out
+
+    metadata = json.load(open(tmp_path / "preset" / "metadata.json"))
+    assert "2 k-means clusters of the glyphs (self-conditioning clusters of the run)" in metadata["description"]
+    figures = metadata["pixel_diversity"]
+    # The data's figures, recomputed here: the run's clusters are the k-means of the images with the run's seed.
+    reals, _ = read_images(str(data), (16, 16), channels=4)
+    labels = cluster_labels(reals, 2, seed=0)
+    order = np.random.RandomState(0).permutation(len(reals))
+    assert figures["data"] == round(pixel_diversity(reals[order]), 3)
+    assert figures["data_within_class"] == round(pixel_diversity(reals[order], labels[order], max_images=1024), 3)
+    assert 0 < figures["samples_within_class"] <= 1 and 0 < figures["samples"] <= 1
+    assert figures["within_class_ratio"] == pytest.approx(
+        figures["samples_within_class"] / figures["data_within_class"], rel=1e-2)  # of rounded figures
+    card_data = json.load(open(card))
+    assert card_data["num_classes"] == 2 and card_data["architecture"] == "stylegan2"
+    assert load(str(tmp_path / "preset")).num_classes == 2
