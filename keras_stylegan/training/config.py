@@ -46,6 +46,7 @@ BLUR_FADE_KIMG = 200.0
 # data has fewer than CLUSTER_MIN_IMAGES images per cluster, none below two clusters).
 CPU_BATCH = 8
 CPU_CLUSTERS = 32
+CPU_D_LR_RATIO = 0.5  # D's learning rate over G's
 CLUSTER_MIN_IMAGES = 64
 
 # NVIDIA's fixed presets (train.py `cfg_specs`): global batch, minibatch-stddev group, channel_base
@@ -99,10 +100,14 @@ def _cpu_preset(side):
     20-minute run from collapsing to one stroke (notes/versus.md). Learning rate 0.001: NVIDIA's 0.0025
     is for batches of 32-64; at 8 it oscillated more. R1 gamma and the EMA stay those of `auto`'s batch
     (32; 16 above 64 px), as NVIDIA's `--batch` override keeps them: the formulas at batch 8 would give
-    4x the gamma and a quarter of the EMA."""
+    4x the gamma and a quarter of the EMA. D learns at half G's rate (two time-scale update rule,
+    Heusel et al. 2017): with D at G's rate it wins from the first kimg (scores +-3.6), ADA's p climbs
+    and samples oscillate between a few shapes; at half, the same 26-minute run fell steadily to SWD
+    ~19 (x1e3) against ~40-50 (notes/versus.md, session 15)."""
     reference_batch = 32 if side <= 64 else 16
-    return dict(batch=CPU_BATCH, mbstd=4, cbase=4096, cmax=128, lr=0.001, gamma=0.0002 * side ** 2 / reference_batch,
-                ema=reference_batch * 10 / 32, ramp=0.05, map=2, zdim=256, pl=0.0, mix=0.0, clusters=CPU_CLUSTERS)
+    return dict(batch=CPU_BATCH, mbstd=4, cbase=4096, cmax=128, lr=0.001, dlr_ratio=CPU_D_LR_RATIO,
+                gamma=0.0002 * side ** 2 / reference_batch, ema=reference_batch * 10 / 32, ramp=0.05, map=2, zdim=256,
+                pl=0.0, mix=0.0, clusters=CPU_CLUSTERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -408,6 +413,8 @@ class TrainingConfig:
             spec.get("mix", 0.0 if cifar else 0.9),
             learning_rate=self.learning_rate if self.learning_rate is not None else spec["lr"],
         )
+        if "dlr_ratio" in spec and self.d_learning_rate is None:
+            values.update(d_learning_rate=values["learning_rate"] * spec["dlr_ratio"])
         if stylegan3:
             values.update(
                 d_learning_rate=self.d_learning_rate if self.d_learning_rate is not None else spec["dlr"],

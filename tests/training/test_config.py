@@ -73,6 +73,11 @@ def test_default_preset_follows_the_device():
     assert (chosen.pl_weight, chosen.style_mixing_prob) == (2.0, 0.9)
     auto = TrainingConfig(cfg="auto").resolve((32, 32))
     assert (auto.pl_weight, auto.style_mixing_prob) == (2.0, 0.9)
+    # cpu: D learns at half G's rate, also when --lr is changed; a --dlr given wins; NVIDIA's presets: D at G's.
+    assert (cpu.learning_rate, cpu.d_learning_rate) == (0.001, 0.0005)
+    assert TrainingConfig(cfg="cpu", learning_rate=0.002).resolve((32, 32)).d_learning_rate == 0.001
+    assert TrainingConfig(cfg="cpu", d_learning_rate=0.001).resolve((32, 32)).d_learning_rate == 0.001
+    assert auto.d_learning_rate is None
 
 
 def test_stylegan_2019_recipe_tables():
