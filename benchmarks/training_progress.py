@@ -42,7 +42,8 @@ def main():
     print(f"data: {len(reals)} images; SWD between two halves of the data (the floor): {floor:.1f}; "
           f"diversity: {pixel_diversity(reals):.3f}{within}")
     columns = "diversity" if labels is None else "diversity | within-class diversity"
-    print(f"| kimg | hours | kimg/hour | SWD x1e3 (avg) | {columns} |\n|---|---|---|---|---|" + "---|" * (labels is not None))
+    separator = "|---" * (5 + (labels is not None)) + "|"
+    print(f"| kimg | hours | kimg/hour | SWD x1e3 (avg) | {columns} |\n{separator}")
     keras.utils.set_random_seed(options["seed"])  # the run's initialization, as train() does
     for kimg, snapshot in [(0, None)] + list_snapshots(args.run):
         g = load(snapshot) if snapshot else build_gan(options).generator_ema
