@@ -50,8 +50,8 @@ def pixel_diversity(images, labels=None, max_images=256):
     labels = np.asarray(labels)
     if labels.shape != (len(images),):
         raise ValueError(f"labels must give one class per image: {labels.shape} for {len(images)} images")
-    per_class = [_mean_pair_distance(images[labels == label][:max_images])
-                 for label in np.unique(labels) if np.sum(labels == label) >= 2]
+    members = (images[labels == label][:max_images] for label in np.unique(labels))
+    per_class = [_mean_pair_distance(group) for group in members if len(group) >= 2]
     if not per_class:
         raise ValueError("pixel_diversity within classes needs a class with at least 2 images")
     return float(np.mean(per_class))

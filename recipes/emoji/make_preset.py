@@ -14,7 +14,7 @@ import numpy as np
 from keras_stylegan.data.images import read_images
 from keras_stylegan.metrics import compute_metrics, pixel_diversity
 from keras_stylegan.metrics.swd import sliced_wasserstein_distance
-from keras_stylegan.sampling import to_uint8
+from keras_stylegan.sampling import generate, to_uint8
 from keras_stylegan.zoo import load
 from keras_stylegan.training.run import list_snapshots, run_labels, training_seconds
 from keras_stylegan.zoo.presets import save_preset
@@ -45,9 +45,7 @@ def sample_diversity(g, reals, labels, count=1024):
     conditional model, within a class (samples of one class against images of one cluster)."""
     z = np.random.RandomState(2).randn(count, g.z_dim).astype("float32")
     classes = None if labels is None else np.random.RandomState(3).choice(labels, count)
-    fakes = np.concatenate([to_uint8(np.asarray(g(z[i:i + 256], labels=None if classes is None else
-                                                     classes[i:i + 256], noise_mode="const")))
-                            for i in range(0, count, 256)])
+    fakes = to_uint8(generate(g, z, labels=classes, batch_size=256))
     figures = {"samples": pixel_diversity(fakes), "data": pixel_diversity(reals)}
     if labels is not None:
         # All pairs of each class (max_images=count): 8 samples a class would be a noisy measure.
