@@ -63,6 +63,8 @@ OPTIONS = [
     ("--d-block", "d_block_architecture", click.Choice(_CHOICES["d_block_architecture"]),
      "StyleGAN2 discriminator block architecture [default: resnet; cifar: orig]."),
     ("--mbstd", "mbstd_group_size", click.INT, "Minibatch-stddev group size, 0 off [default: the preset's]."),
+    ("--class-groups", "class_groups", "flag",
+     "Conditional runs: each minibatch-stddev group holds one class, so D sees the variety within a class."),
     ("--ema", "ema_kimg", click.FLOAT, "Generator EMA half-life in kimg [default: the preset's]."),
     ("--ema-rampup", "ema_rampup", click.FLOAT, "EMA rampup ratio [default: the preset's]."),
     ("--mix", "style_mixing_prob", click.FLOAT, "Style-mixing probability [default: 0.9; cifar: 0]."),

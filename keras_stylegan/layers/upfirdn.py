@@ -99,7 +99,7 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, gain=1.0, flip_filter=False):
     downx, downy = _pair(down)
     px0, px1, py0, py1 = parse_padding(padding)
     f = np.asarray(f, dtype=np.float32)
-    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    height, width = x.shape[1], x.shape[2]
 
     if upx > 1 or upy > 1:
         x = insert_zeros(x, upx, upy)

@@ -150,6 +150,10 @@ class TrainingConfig:
         d_block_architecture: the StyleGAN2 discriminator's blocks, `"resnet"` (`cifar`: `"orig"`).
             The old name `d_architecture` still works, with a `DeprecationWarning`.
         mbstd_group_size: minibatch-stddev group (0 = off).
+        class_groups: conditional runs: each minibatch-stddev group of a batch holds images of one
+            class (reals and the fakes drawn for them), so D's stddev feature measures the variety
+            within a class and a generator that draws one picture per class is told apart
+            (`keras_stylegan.data.dataset.training_stream`).
         ema_kimg, ema_rampup: generator EMA half-life and rampup.
         style_mixing_prob: style-mixing regularization probability.
         augment: `"ada"`, `"fixed"` or `"none"`; augpipe: NVIDIA's pipeline preset (`"bgc"`, ...).
@@ -204,6 +208,7 @@ class TrainingConfig:
     fp32: bool = False
     d_block_architecture: Optional[str] = None
     mbstd_group_size: Optional[int] = None
+    class_groups: bool = False
     ema_kimg: Optional[float] = None
     ema_rampup: Optional[float] = None
     style_mixing_prob: Optional[float] = None
@@ -432,6 +437,12 @@ class TrainingConfig:
             if values["learning_rate"] is None and self.learning_rate_table is None:
                 values["learning_rate_table"] = {side: STYLEGAN_LEARNING_RATE.get(side, STYLEGAN_LEARNING_RATE_BASE)
                                                  for side in sides}
+        if self.class_groups and not values["num_classes"]:
+            raise ConfigError("class_groups", "`class_groups` groups a batch by class: it needs a conditional run "
+                                              "(`conditional` with labelled data, or `clusters`)")
+        if self.class_groups and not values["mbstd_group_size"]:
+            raise ConfigError("class_groups", "`class_groups` fills the minibatch-stddev groups: it needs "
+                                              "`mbstd_group_size` above 0")
         resolved = dataclasses.replace(self, **values)
         resolved.schedule(replicas)  # the minibatch sizes the run will use must split over the replicas
         return resolved
@@ -532,6 +543,7 @@ class TrainingConfig:
                 f"z/w={self.z_dim}/{self.w_dim} mbstd={self.mbstd_group_size} conv_clamp={self.conv_clamp} "
                 f"aug={self.augment}{'/' + self.augpipe if self.augment != 'none' else ''}"
                 + (f" clusters={self.clusters}" if self.clusters else "")
+                + (" class_groups" if self.class_groups else "")
                 + (f" ms={self.mode_seeking_weight:g}" if self.mode_seeking_weight else "")
                 + (f" fp16_res={self.num_fp16_res}" if self.num_fp16_res else "")
                 + (f" freezed={self.freezed}" if self.freezed else "")

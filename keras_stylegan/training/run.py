@@ -527,6 +527,8 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         sizes = np.bincount(labels, minlength=config.clusters)
         say(f"Self-conditioning: {config.clusters} k-means clusters of the images' thumbnails "
             f"({sizes.min()}-{sizes.max()} images each); samples take cluster seed % {config.clusters}")
+    # The group size D actually uses (a `resume` source brings its own).
+    class_groups = gan.discriminator.mbstd_group_size if config.class_groups else 0
     last_phase = tuple(metadata["phase"]) if metadata.get("phase") else schedule.phase(nimg)
     while nimg < total_nimg:
         phase = schedule.phase(nimg)
@@ -545,7 +547,7 @@ def train(data, outdir, config=None, strategy=None, verbose="auto", override=Non
         # The k-th image shown depends on (seed, k) only: a resumed run sees what an uninterrupted one does.
         # One stream serves all the ticks of a phase (opening a tf.data iterator costs seconds on a busy CPU).
         stream = training_stream(images, batch, first_image=nimg, labels=labels, xflip=config.xflip,
-                                 seed=config.seed)
+                                 seed=config.seed, class_groups=class_groups, replicas=replicas)
         loop.steps = steps
         gan.fit(stream, steps_per_epoch=steps, initial_epoch=loop.tick, epochs=loop.tick + epochs,
                 callbacks=[loop.stop, loop], shuffle=False, verbose=1 if verbose == 1 else 0)

@@ -149,3 +149,14 @@ def test_changed_options_compares_values():
     a = TrainingConfig(learning_rate=0.002, channel_max=128)
     b = TrainingConfig(learning_rate=0.001, channel_max=128)
     assert changed_options(a, b, ["learning_rate", "channel_max"]) == ["learning_rate"]
+
+
+def test_class_groups_need_classes_and_minibatch_stddev():
+    with pytest.raises(ConfigError, match="class_groups.*conditional run"):
+        TrainingConfig(cfg="auto", class_groups=True).resolve((32, 32), 3)
+    with pytest.raises(ConfigError, match="class_groups.*mbstd_group_size"):
+        TrainingConfig(cfg="auto", class_groups=True, clusters=4, mbstd_group_size=0).resolve((32, 32), 3)
+    config = TrainingConfig(cfg="cpu", class_groups=True, conditional=True).resolve((32, 32), 3, num_classes=10)
+    assert config.num_classes == 10 and "class_groups" in config.describe()
+    assert TrainingConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
+    assert not TrainingConfig(cfg="auto").resolve((32, 32), 3).class_groups  # off unless asked

@@ -204,10 +204,11 @@ def test_self_conditioning_trains_a_model_conditioned_on_clusters_and_resumes(tm
     data = tmp_path / "data.npy"
     np.save(data, kinds)
     run = tmp_path / "run"
-    options = dict(TINY, resolution=8, batch_size=4, tick_kimg=0.008, clusters=2, verbose=2)
+    options = dict(TINY, resolution=8, batch_size=4, tick_kimg=0.008, clusters=2, class_groups=True, verbose=2)
     gan = train(str(data), run, kimg=0.008, **options)
     out = capsys.readouterr().out
     assert "Self-conditioning: 2 k-means clusters" in out and "(6-6 images each)" in out
+    assert " class_groups" in out and json.load(open(run / "training_options.json"))["class_groups"]
     assert gan.generator.num_classes == gan.discriminator.num_classes == 2
     assert json.load(open(run / "training_options.json"))["clusters"] == 2
     snapshot = load(list_snapshots(str(run))[-1][1])
@@ -225,3 +226,5 @@ def test_self_conditioning_trains_a_model_conditioned_on_clusters_and_resumes(tm
     assert int(gan.nimg.numpy()) == 16 and gan.generator.num_classes == 2
     with pytest.raises(ResumeMismatch, match="clusters 2 -> 0"):
         train(str(data), run, kimg=0.024, **dict(options, clusters=0))
+    with pytest.raises(ResumeMismatch, match="class_groups True -> False"):
+        train(str(data), run, kimg=0.024, **dict(options, class_groups=False))
