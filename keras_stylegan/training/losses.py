@@ -73,11 +73,12 @@ def flat_scores(logits):
 
 def mode_seeking_penalty(fakes, z):
     """Mode-seeking term (Mao et al. 2019, MSGAN): `mean|z_i - z_j| / mean|G(z_i) - G(z_j)|` for each
-    pair (2k, 2k + 1) of the batch, per pair `[N // 2]`. Small when different latents give different
+    pair (k, k + N // 2) of the batch, per pair `[N // 2]`. Small when different latents give different
     images; it grows without bound as the generator stops depending on its latent (mode collapse).
-    Neighbours are paired so that replicas, each holding a contiguous even slice of the batch, form
-    the pairs one device would."""
-    end = tf.shape(fakes)[0] // 2 * 2
-    image_distance = tf.reduce_mean(tf.abs(fakes[0:end:2] - fakes[1:end:2]), axis=[1, 2, 3])
-    latent_distance = tf.reduce_mean(tf.abs(z[0:end:2] - z[1:end:2]), axis=1)
+    A conditional trainer gives both halves the same labels (MSGAN compares two latents of one
+    condition); with `class_groups` the halves hold the same classes already (`MinibatchStdDev`
+    groups sample i with i + N / G)."""
+    half = tf.shape(fakes)[0] // 2
+    image_distance = tf.reduce_mean(tf.abs(fakes[:half] - fakes[half:2 * half]), axis=[1, 2, 3])
+    latent_distance = tf.reduce_mean(tf.abs(z[:half] - z[half:2 * half]), axis=1)
     return latent_distance / (image_distance + 1e-5)

@@ -576,6 +576,9 @@ class StyleGAN(keras.Model):
         # Generator: main loss, plus path-length regularization (lazy).
         do_pl = tf.equal(self.step % self.pl_interval, 0) if self.pl_weight > 0 else tf.constant(False)
         z = self._global_normal(local_batch, [z_dim], _Z_G)
+        if self.mode_seeking_weight and labels is not None:  # MSGAN's pairs (k, k + n/2) share a condition
+            half = local_batch // 2
+            labels = tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
         with tf.GradientTape() as tape:
             # NVIDIA's stylegan2-ada tracks w_avg on G's pass; its stylegan3 code on D's (above).
             fakes, _ = self._generate(z, labels, lod, _Z_MIX + 8, update_w_avg=not self.stylegan3)

@@ -12,7 +12,7 @@ from keras_stylegan.training.stylegan import StyleGAN
 def test_penalty_is_msgans_ratio_per_pair():
     rng = np.random.RandomState(0)
     fakes, z = rng.randn(6, 4, 4, 2).astype("float32"), rng.randn(6, 5).astype("float32")
-    expected = [np.abs(z[i] - z[i + 1]).mean() / (np.abs(fakes[i] - fakes[i + 1]).mean() + 1e-5) for i in (0, 2, 4)]
+    expected = [np.abs(z[i] - z[i + 3]).mean() / (np.abs(fakes[i] - fakes[i + 3]).mean() + 1e-5) for i in (0, 1, 2)]
     np.testing.assert_allclose(losses.mode_seeking_penalty(tf.constant(fakes), tf.constant(z)), expected, rtol=1e-5)
     # A generator that ignores its latent is penalized far more than one that follows it.
     same = np.repeat(fakes[:1], 6, axis=0) + 1e-3 * rng.randn(6, 4, 4, 2).astype("float32")
@@ -49,3 +49,23 @@ def test_bad_weights_are_refused():
     with pytest.raises(ConfigError, match="mode_seeking_weight"):
         TrainingConfig(mode_seeking_weight=-1.0)
     assert TrainingConfig(cfg="auto").resolve((32, 32)).mode_seeking_weight == 0.0
+
+
+def test_conditional_pairs_share_their_class():
+    net = dict(resolution=8, channels=1, channel_base=32, channel_max=8, num_classes=5)
+    gan = StyleGAN(Generator(z_dim=8, w_dim=8, mapping_layers=1, **net), Discriminator(**net),
+                   mode_seeking_weight=1.0, pl_weight=0.0, style_mixing_prob=0.0, seed=3)
+    gan.compile(run_eagerly=True)
+    seen = []
+    generate = gan._generate
+
+    def recording(z, labels, *args, **kwargs):
+        seen.append(np.asarray(labels))
+        return generate(z, labels, *args, **kwargs)
+
+    gan._generate = recording
+    reals = np.random.RandomState(1).uniform(-1, 1, [8, 8, 8, 1]).astype("float32")
+    gan.train_on_batch(reals, np.array([0, 1, 2, 3, 4, 0, 1, 2]))
+    d_pass, g_pass = seen[0], seen[-1]
+    np.testing.assert_array_equal(d_pass, [0, 1, 2, 3, 4, 0, 1, 2])  # D judges fakes with the batch's labels
+    np.testing.assert_array_equal(g_pass, [0, 1, 2, 3, 0, 1, 2, 3])  # G's pairs (k, k + 4): one class each
