@@ -40,6 +40,17 @@ def update_card(card_path, preset_dir):
         f.write("\n")
 
 
+def fine_tuned_from(resume, preset_dir):
+    """The metadata of the preset a run was fine-tuned from, when it is the one this script replaces
+    (`--resume emoji`, or the preset's directory): kept in the new metadata, so the whole training
+    history stays with the model."""
+    names = {"emoji", "keras-stylegan-emoji-32", os.path.abspath(preset_dir)}
+    path = os.path.join(preset_dir, "metadata.json")
+    if resume is None or (resume not in names and os.path.abspath(resume) not in names) or not os.path.exists(path):
+        return None
+    return json.load(open(path))
+
+
 def sample_diversity(g, reals, labels, count=1024):
     """Mean L1 distance between two samples, and between two images of the data: overall and, for a
     conditional model, within a class (samples of one class against images of one cluster)."""
@@ -85,13 +96,15 @@ def main():
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
     diversity = sample_diversity(g, reals, labels)
 
+    base = fine_tuned_from(options.get("resume"), args.out)
     how = "self-conditioning clusters of the run" if options.get("clusters") else "cluster_labels.py"
     conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs ({how}); "
                     f"seed s draws cluster s mod {g.num_classes}" if g.num_classes else "")
     metadata = {
         "description": f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto "
                        "Color Emoji glyphs (RGBA, 32x32) on 2 CPU cores" + conditioning
-                       + ". Recipe: recipes/emoji/README.md.",
+                       + (f". Fine-tuned for {kimg:g} kimg from the previous emoji model ({base['kimg']:g} kimg)"
+                          if base else "") + ". Recipe: recipes/emoji/README.md.",
         "license": "Weights: Apache-2.0; training data: Noto Color Emoji, SIL Open Font License 1.1",
         "kimg": kimg, "training_hours": round(seconds / 3600, 2), "training_options": options,
         "swd_x1e3_vs_data": {k: round(float(v), 2) for k, v in swd.items()},
@@ -99,6 +112,11 @@ def main():
         "pixel_diversity": diversity,
         "snapshot": snapshot,
     }
+    if base:
+        metadata["fine_tuned_from"] = base
+        metadata["total_kimg"] = kimg + base.get("total_kimg", base["kimg"])
+        metadata["total_training_hours"] = round(seconds / 3600 + base.get("total_training_hours",
+                                                                           base["training_hours"]), 2)
     # This recipe exists to refresh the packaged preset; a directory that is not a preset is still refused.
     save_preset(args.out, g, d, metadata=metadata, weights_dtype="float16", overwrite=True)
     update_card(args.card, args.out)

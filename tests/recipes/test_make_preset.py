@@ -3,6 +3,7 @@ diversity figures (overall and within a class, for the samples and for the data)
 import json
 import shutil
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -50,3 +51,25 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
     card_data = json.load(open(card))
     assert card_data["num_classes"] == 2 and card_data["architecture"] == "stylegan2"
     assert load(str(tmp_path / "preset")).num_classes == 2
+
+    # Fine-tuned from that preset, the new one keeps the old metadata and adds up the training. A run
+    # that resumes keeps its source's conditioning: the data carries the clusters as labels.
+    labelled = tmp_path / "labelled.zip"
+    shutil.copy(data, labelled)
+    with zipfile.ZipFile(data) as source, zipfile.ZipFile(labelled, "a") as target:
+        names = sorted(n for n in source.namelist() if n.endswith(".png"))
+        target.writestr("dataset.json", json.dumps({"labels": [[n, int(c)] for n, c in zip(names, labels)]}))
+    result = CliRunner().invoke(cli, [
+        "train", "--data", str(labelled), "--cond", "--outdir", str(tmp_path / "tuned"),
+        "--resume", str(tmp_path / "preset"),
+        "--class-groups", "--batch", "4", "--mbstd", "2", "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(tmp_path / "tuned"), "--data", str(labelled),
+                                      "--num", "12", "--out", str(tmp_path / "preset"), "--card", str(card)])
+    load_recipe_script("emoji", "make_preset").main()
+    tuned = json.load(open(tmp_path / "preset" / "metadata.json"))
+    assert tuned["fine_tuned_from"] == metadata
+    assert (f"Fine-tuned for {tuned['kimg']:g} kimg from the previous emoji model ({metadata['kimg']:g} kimg)"
+            in tuned["description"])
+    assert tuned["total_kimg"] == tuned["kimg"] + metadata["kimg"]
+    assert tuned["training_options"]["class_groups"]
