@@ -48,6 +48,17 @@ def finite_gradients(grads):
     return cleaned
 
 
+def _pairs_to_halves(x, half):
+    """Reorders a batch so its pairs (2k, 2k + 1) become (k, k + half); anything past 2 * half stays last."""
+    return tf.concat([x[0:2 * half:2], x[1:2 * half:2], x[2 * half:]], axis=0)
+
+
+def _halves_to_pairs(x, half):
+    """The inverse of `_pairs_to_halves`: (k, k + half) become neighbours (2k, 2k + 1)."""
+    pairs = tf.reshape(tf.stack([x[:half], x[half:2 * half]], axis=1), tf.concat([[2 * half], tf.shape(x)[1:]], 0))
+    return tf.concat([pairs, x[2 * half:]], axis=0)
+
+
 def _replica_context():
     ctx = tf.distribute.get_replica_context()
     return ctx, (ctx.num_replicas_in_sync if ctx is not None else 1)
@@ -576,12 +587,18 @@ class StyleGAN(keras.Model):
         # Generator: main loss, plus path-length regularization (lazy).
         do_pl = tf.equal(self.step % self.pl_interval, 0) if self.pl_weight > 0 else tf.constant(False)
         z = self._global_normal(local_batch, [z_dim], _Z_G)
-        if self.mode_seeking_weight and labels is not None:  # MSGAN's pairs (k, k + n/2) share a condition
-            half = local_batch // 2
+        gen_labels, half = labels, local_batch // 2
+        if self.mode_seeking_weight and labels is not None:  # MSGAN's pairs share a condition
             labels = tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
+            gen_labels = _halves_to_pairs(labels, half)
         with tf.GradientTape() as tape:
             # NVIDIA's stylegan2-ada tracks w_avg on G's pass; its stylegan3 code on D's (above).
-            fakes, _ = self._generate(z, labels, lod, _Z_MIX + 8, update_w_avg=not self.stylegan3)
+            fakes, _ = self._generate(z, gen_labels, lod, _Z_MIX + 8, update_w_avg=not self.stylegan3)
+            if self.mode_seeking_weight:
+                # G draws the pairs as neighbours (2k, 2k + 1), which replicas holding contiguous slices
+                # form as one device would; D sees them as (k, k + n/2), where `class_groups` puts one
+                # class in each minibatch-stddev group.
+                fakes, z = _pairs_to_halves(fakes, half), _pairs_to_halves(z, half)
             gen_logits = self._discriminate(fakes, labels, lod, _AUG_FAKE + 8)
             if self.loss == "r3gan":  # the reals are constants here: only G's side of the pair trains
                 paired_real_logits = self._discriminate(reals, labels, lod, _AUG_REAL + 8)

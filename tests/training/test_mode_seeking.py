@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_stylegan import Discriminator, Generator
 from keras_stylegan.training import losses
 from keras_stylegan.training.config import ConfigError, TrainingConfig
-from keras_stylegan.training.stylegan import StyleGAN
+from keras_stylegan.training.stylegan import StyleGAN, _halves_to_pairs, _pairs_to_halves
 
 
 def test_penalty_is_msgans_ratio_per_pair():
@@ -56,16 +56,28 @@ def test_conditional_pairs_share_their_class():
     gan = StyleGAN(Generator(z_dim=8, w_dim=8, mapping_layers=1, **net), Discriminator(**net),
                    mode_seeking_weight=1.0, pl_weight=0.0, style_mixing_prob=0.0, seed=3)
     gan.compile(run_eagerly=True)
-    seen = []
-    generate = gan._generate
+    generated, judged = [], []
+    generate, discriminate = gan._generate, gan._discriminate
 
-    def recording(z, labels, *args, **kwargs):
-        seen.append(np.asarray(labels))
+    def recording_generate(z, labels, *args, **kwargs):
+        generated.append(np.asarray(labels))
         return generate(z, labels, *args, **kwargs)
 
-    gan._generate = recording
+    def recording_discriminate(images, labels, *args, **kwargs):
+        judged.append((np.asarray(images), np.asarray(labels)))
+        return discriminate(images, labels, *args, **kwargs)
+
+    gan._generate, gan._discriminate = recording_generate, recording_discriminate
     reals = np.random.RandomState(1).uniform(-1, 1, [8, 8, 8, 1]).astype("float32")
     gan.train_on_batch(reals, np.array([0, 1, 2, 3, 4, 0, 1, 2]))
-    d_pass, g_pass = seen[0], seen[-1]
-    np.testing.assert_array_equal(d_pass, [0, 1, 2, 3, 4, 0, 1, 2])  # D judges fakes with the batch's labels
-    np.testing.assert_array_equal(g_pass, [0, 1, 2, 3, 0, 1, 2, 3])  # G's pairs (k, k + 4): one class each
+    np.testing.assert_array_equal(generated[0], [0, 1, 2, 3, 4, 0, 1, 2])  # D's fakes carry the batch's labels
+    np.testing.assert_array_equal(generated[-1], [0, 0, 1, 1, 2, 2, 3, 3])  # G draws pairs as neighbours
+    g_pass_images, g_pass_labels = judged[-1]
+    np.testing.assert_array_equal(g_pass_labels, [0, 1, 2, 3, 0, 1, 2, 3])  # ...that D sees as (k, k + 4)
+
+
+def test_pair_orders_are_inverse():
+    x = tf.reshape(tf.range(14), [7, 2])
+    halves = _pairs_to_halves(x, 3)
+    np.testing.assert_array_equal(halves[:, 0], [0, 4, 8, 2, 6, 10, 12])  # pairs (0,2),(4,6),(8,10); 12 stays last
+    np.testing.assert_array_equal(_halves_to_pairs(halves, 3), x)

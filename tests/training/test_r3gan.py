@@ -121,13 +121,13 @@ def test_ada_reads_the_relativistic_sign_with_r3gan():
     # D(x) < 0 everywhere (bias -100): the logistic heuristic would see all reals as "fake"; R3GAN's
     # signal is the sign of D(x_i) - D(f_i), which the offset does not move.
     gan = linear_gan("r3gan", 0.0, 1, bias=-100.0, augment="ada")
-    reals = np.random.RandomState(1).uniform(-1, 1, [4, 8, 8, 2]).astype("float32")
     d_fakes, _ = step_fakes(gan, 4)
-    w0 = gan.discriminator.w.numpy().reshape(-1)
-    expected = np.sign(reals.reshape(4, -1) @ w0 - d_fakes @ w0).sum()
+    w0 = gan.discriminator.w.numpy().reshape(-1).astype("float64")
+    # Reals built from the step's fakes: three score above their fake, one below, whatever the weights.
+    signs = np.array([1.0, -1.0, 1.0, 1.0])
+    reals = (d_fakes + signs[:, None] * 0.5 * w0 / (w0 @ w0)).reshape(4, 8, 8, 2).astype("float32")
     gan.fit(reals, batch_size=4, epochs=1, verbose=0, shuffle=False)
-    assert gan.ada_stats.numpy()[0] == pytest.approx(expected) and gan.ada_stats.numpy()[1] == 4
-    assert expected != -4
+    assert gan.ada_stats.numpy()[0] == pytest.approx(signs.sum()) and gan.ada_stats.numpy()[1] == 4
 
 
 def test_r3gan_trains_with_our_stylegan2_networks():
