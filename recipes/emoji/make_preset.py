@@ -40,15 +40,53 @@ def update_card(card_path, preset_dir):
         f.write("\n")
 
 
-def fine_tuned_from(resume, preset_dir):
-    """The metadata of the preset a run was fine-tuned from, when it is the one this script replaces
-    (`--resume emoji`, or the preset's directory): kept in the new metadata, so the whole training
-    history stays with the model."""
+def fine_tuned_from(options, preset_dir):
+    """What a run (the dict of its `training_options.json`) was fine-tuned from, kept in the new metadata
+    so the whole training history stays with the model: the metadata of the preset this script replaces
+    (`--resume emoji`, or the preset's directory), or, for a run resumed from a snapshot of another run,
+    that run's part (kimg, hours, options) with what *it* was fine-tuned from, and so on down the chain.
+    `None` for anything else."""
+    resume = options.get("resume")
     names = {"emoji", "keras-stylegan-emoji-32", os.path.abspath(preset_dir)}
     path = os.path.join(preset_dir, "metadata.json")
-    if resume is None or (resume not in names and os.path.abspath(resume) not in names) or not os.path.exists(path):
+    if resume is None:
         return None
-    return json.load(open(path))
+    if (resume in names or os.path.abspath(resume) in names) and os.path.exists(path):
+        # The preset may already hold a model made from this very run (packaged again), or from a later
+        # run of its chain: then this run started from what that run's record was fine-tuned from.
+        metadata = record = json.load(open(path))
+        while record:
+            if record.get("training_options") == options:
+                return record.get("fine_tuned_from")
+            record = record.get("fine_tuned_from")
+        return metadata
+    run = os.path.dirname(os.path.abspath(resume))
+    options_path = os.path.join(run, "training_options.json")
+    snapshots = {os.path.abspath(p): kimg for kimg, p in list_snapshots(run)} if os.path.isdir(run) else {}
+    if os.path.abspath(resume) not in snapshots or not os.path.exists(options_path):
+        return None
+    run_options = json.load(open(options_path))
+    kimg = float(snapshots[os.path.abspath(resume)])
+    part = {"run": os.path.basename(run), "snapshot": os.path.basename(resume), "kimg": kimg,
+            "training_hours": round(training_seconds(run, kimg) / 3600, 2), "training_options": run_options}
+    return _add_base(part, fine_tuned_from(run_options, preset_dir))
+
+
+def _add_base(metadata, base):
+    """Adds what `metadata`'s run was fine-tuned from, and the totals of kimg and hours."""
+    if base:
+        metadata["fine_tuned_from"] = base
+        metadata["total_kimg"] = metadata["kimg"] + base.get("total_kimg", base["kimg"])
+        metadata["total_training_hours"] = round(metadata["training_hours"] + base.get(
+            "total_training_hours", base["training_hours"]), 2)
+    return metadata
+
+
+def previous_preset(base):
+    """The first preset down a chain of fine-tunings (a record without a "run" of its own), or None."""
+    while base and "run" in base:
+        base = base.get("fine_tuned_from")
+    return base
 
 
 def sample_diversity(g, reals, labels, count=1024):
@@ -96,15 +134,21 @@ def main():
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
     diversity = sample_diversity(g, reals, labels)
 
-    base = fine_tuned_from(options.get("resume"), args.out)
+    base = fine_tuned_from(options, args.out)
     how = "self-conditioning clusters of the run" if options.get("clusters") else "cluster_labels.py"
     conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs ({how}); "
                     f"seed s draws cluster s mod {g.num_classes}" if g.num_classes else "")
+    previous = previous_preset(base)
+    if previous:
+        before = previous.get("total_kimg", previous["kimg"])
+        tuned = kimg + (base.get("total_kimg", base["kimg"]) - before)
+        tuning = f". Fine-tuned for {tuned:g} kimg from the previous emoji model ({before:g} kimg)"
+    else:
+        tuning = ""
     metadata = {
         "description": f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto "
                        "Color Emoji glyphs (RGBA, 32x32) on 2 CPU cores" + conditioning
-                       + (f". Fine-tuned for {kimg:g} kimg from the previous emoji model ({base['kimg']:g} kimg)"
-                          if base else "") + ". Recipe: recipes/emoji/README.md.",
+                       + tuning + ". Recipe: recipes/emoji/README.md.",
         "license": "Weights: Apache-2.0; training data: Noto Color Emoji, SIL Open Font License 1.1",
         "kimg": kimg, "training_hours": round(seconds / 3600, 2), "training_options": options,
         "swd_x1e3_vs_data": {k: round(float(v), 2) for k, v in swd.items()},
@@ -112,11 +156,7 @@ def main():
         "pixel_diversity": diversity,
         "snapshot": snapshot,
     }
-    if base:
-        metadata["fine_tuned_from"] = base
-        metadata["total_kimg"] = kimg + base.get("total_kimg", base["kimg"])
-        metadata["total_training_hours"] = round(seconds / 3600 + base.get("total_training_hours",
-                                                                           base["training_hours"]), 2)
+    _add_base(metadata, base)
     # This recipe exists to refresh the packaged preset; a directory that is not a preset is still refused.
     save_preset(args.out, g, d, metadata=metadata, weights_dtype="float16", overwrite=True)
     update_card(args.card, args.out)

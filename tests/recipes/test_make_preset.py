@@ -73,3 +73,23 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
             in tuned["description"])
     assert tuned["total_kimg"] == tuned["kimg"] + metadata["kimg"]
     assert tuned["training_options"]["class_groups"]
+
+    # A run resumed from a snapshot of that run keeps the chain: that run's part, then the preset before it.
+    snapshot = sorted((tmp_path / "tuned").glob("network-snapshot-*"))[-1]
+    result = CliRunner().invoke(cli, [
+        "train", "--data", str(labelled), "--cond", "--outdir", str(tmp_path / "tuned2"), "--resume", str(snapshot),
+        "--class-groups", "--batch", "4", "--mbstd", "2", "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(tmp_path / "tuned2"), "--data", str(labelled),
+                                      "--num", "12", "--out", str(tmp_path / "preset"), "--card", str(card)])
+    load_recipe_script("emoji", "make_preset").main()
+    chained = json.load(open(tmp_path / "preset" / "metadata.json"))
+    part = chained["fine_tuned_from"]
+    assert (part["run"], part["snapshot"], part["kimg"]) == ("tuned", snapshot.name, tuned["kimg"])
+    assert part["fine_tuned_from"] == tuned["fine_tuned_from"] == metadata
+    assert chained["total_kimg"] == chained["kimg"] + tuned["kimg"] + metadata["kimg"]
+    assert (f"Fine-tuned for {chained['kimg'] + tuned['kimg']:g} kimg from the previous emoji model "
+            f"({metadata['kimg']:g} kimg)" in chained["description"])
+    # Packaged again (the preset now holds this run's model), the history is the same.
+    load_recipe_script("emoji", "make_preset").main()
+    assert json.load(open(tmp_path / "preset" / "metadata.json"))["fine_tuned_from"] == part
