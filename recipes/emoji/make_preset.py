@@ -51,7 +51,8 @@ def fine_tuned_from(options, preset_dir):
     path = os.path.join(preset_dir, "metadata.json")
     if resume is None:
         return None
-    if (resume in names or os.path.abspath(resume) in names) and os.path.exists(path):
+    resume_path = os.path.abspath(resume)
+    if (resume in names or resume_path in names) and os.path.exists(path):
         # The preset may already hold a model made from this very run (packaged again), or from a later
         # run of its chain: then this run started from what that run's record was fine-tuned from.
         metadata = record = json.load(open(path))
@@ -60,25 +61,29 @@ def fine_tuned_from(options, preset_dir):
                 return record.get("fine_tuned_from")
             record = record.get("fine_tuned_from")
         return metadata
-    run = os.path.dirname(os.path.abspath(resume))
+    run = os.path.dirname(resume_path)
     options_path = os.path.join(run, "training_options.json")
     snapshots = {os.path.abspath(p): kimg for kimg, p in list_snapshots(run)} if os.path.isdir(run) else {}
-    if os.path.abspath(resume) not in snapshots or not os.path.exists(options_path):
+    if resume_path not in snapshots or not os.path.exists(options_path):
         return None
     run_options = json.load(open(options_path))
-    kimg = float(snapshots[os.path.abspath(resume)])
+    kimg = float(snapshots[resume_path])
     part = {"run": os.path.basename(run), "snapshot": os.path.basename(resume), "kimg": kimg,
             "training_hours": round(training_seconds(run, kimg) / 3600, 2), "training_options": run_options}
     return _add_base(part, fine_tuned_from(run_options, preset_dir))
+
+
+def _total(record, key):
+    """A record's total `key` ("kimg" or "training_hours") down its chain of fine-tunings."""
+    return record.get("total_" + key, record[key])
 
 
 def _add_base(metadata, base):
     """Adds what `metadata`'s run was fine-tuned from, and the totals of kimg and hours."""
     if base:
         metadata["fine_tuned_from"] = base
-        metadata["total_kimg"] = metadata["kimg"] + base.get("total_kimg", base["kimg"])
-        metadata["total_training_hours"] = round(metadata["training_hours"] + base.get(
-            "total_training_hours", base["training_hours"]), 2)
+        metadata["total_kimg"] = metadata["kimg"] + _total(base, "kimg")
+        metadata["total_training_hours"] = round(metadata["training_hours"] + _total(base, "training_hours"), 2)
     return metadata
 
 
@@ -138,17 +143,7 @@ def main():
     how = "self-conditioning clusters of the run" if options.get("clusters") else "cluster_labels.py"
     conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs ({how}); "
                     f"seed s draws cluster s mod {g.num_classes}" if g.num_classes else "")
-    previous = previous_preset(base)
-    if previous:
-        before = previous.get("total_kimg", previous["kimg"])
-        tuned = kimg + (base.get("total_kimg", base["kimg"]) - before)
-        tuning = f". Fine-tuned for {tuned:g} kimg from the previous emoji model ({before:g} kimg)"
-    else:
-        tuning = ""
     metadata = {
-        "description": f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto "
-                       "Color Emoji glyphs (RGBA, 32x32) on 2 CPU cores" + conditioning
-                       + tuning + ". Recipe: recipes/emoji/README.md.",
         "license": "Weights: Apache-2.0; training data: Noto Color Emoji, SIL Open Font License 1.1",
         "kimg": kimg, "training_hours": round(seconds / 3600, 2), "training_options": options,
         "swd_x1e3_vs_data": {k: round(float(v), 2) for k, v in swd.items()},
@@ -157,6 +152,13 @@ def main():
         "snapshot": snapshot,
     }
     _add_base(metadata, base)
+    previous = previous_preset(base)
+    tuning = (f". Fine-tuned for {_total(metadata, 'kimg') - _total(previous, 'kimg'):g} kimg from the previous "
+              f"emoji model ({_total(previous, 'kimg'):g} kimg)" if previous else "")
+    description = (f"{ARCHITECTURE_NAMES[options['architecture']]} trained by keras-stylegan on 3,926 Noto Color "
+                   "Emoji glyphs (RGBA, 32x32) on 2 CPU cores" + conditioning + tuning
+                   + ". Recipe: recipes/emoji/README.md.")
+    metadata = {"description": description, **metadata}
     # This recipe exists to refresh the packaged preset; a directory that is not a preset is still refused.
     save_preset(args.out, g, d, metadata=metadata, weights_dtype="float16", overwrite=True)
     update_card(args.card, args.out)

@@ -59,14 +59,17 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
     with zipfile.ZipFile(data) as source, zipfile.ZipFile(labelled, "a") as target:
         names = sorted(n for n in source.namelist() if n.endswith(".png"))
         target.writestr("dataset.json", json.dumps({"labels": [[n, int(c)] for n, c in zip(names, labels)]}))
-    result = CliRunner().invoke(cli, [
-        "train", "--data", str(labelled), "--cond", "--outdir", str(tmp_path / "tuned"),
-        "--resume", str(tmp_path / "preset"),
-        "--class-groups", "--batch", "4", "--mbstd", "2", "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
-    assert result.exit_code == 0, result.output
-    monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(tmp_path / "tuned"), "--data", str(labelled),
-                                      "--num", "12", "--out", str(tmp_path / "preset"), "--card", str(card)])
-    load_recipe_script("emoji", "make_preset").main()
+
+    def fine_tune_and_package(outdir, resume):
+        result = CliRunner().invoke(cli, [
+            "train", "--data", str(labelled), "--cond", "--outdir", str(outdir), "--resume", str(resume),
+            "--class-groups", "--batch", "4", "--mbstd", "2", "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
+        assert result.exit_code == 0, result.output
+        monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(outdir), "--data", str(labelled),
+                                          "--num", "12", "--out", str(tmp_path / "preset"), "--card", str(card)])
+        load_recipe_script("emoji", "make_preset").main()
+
+    fine_tune_and_package(tmp_path / "tuned", tmp_path / "preset")
     tuned = json.load(open(tmp_path / "preset" / "metadata.json"))
     assert tuned["fine_tuned_from"] == metadata
     assert (f"Fine-tuned for {tuned['kimg']:g} kimg from the previous emoji model ({metadata['kimg']:g} kimg)"
@@ -76,13 +79,7 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
 
     # A run resumed from a snapshot of that run keeps the chain: that run's part, then the preset before it.
     snapshot = sorted((tmp_path / "tuned").glob("network-snapshot-*"))[-1]
-    result = CliRunner().invoke(cli, [
-        "train", "--data", str(labelled), "--cond", "--outdir", str(tmp_path / "tuned2"), "--resume", str(snapshot),
-        "--class-groups", "--batch", "4", "--mbstd", "2", "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
-    assert result.exit_code == 0, result.output
-    monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(tmp_path / "tuned2"), "--data", str(labelled),
-                                      "--num", "12", "--out", str(tmp_path / "preset"), "--card", str(card)])
-    load_recipe_script("emoji", "make_preset").main()
+    fine_tune_and_package(tmp_path / "tuned2", snapshot)
     chained = json.load(open(tmp_path / "preset" / "metadata.json"))
     part = chained["fine_tuned_from"]
     assert (part["run"], part["snapshot"], part["kimg"]) == ("tuned", snapshot.name, tuned["kimg"])
