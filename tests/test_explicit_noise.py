@@ -65,3 +65,13 @@ def test_metrics_batches_repeat_and_leave_the_stored_maps(generator):
         np.testing.assert_array_equal(old, new)
     const = to_uint8(generate(generator, np.random.default_rng(3).standard_normal([4, 8]).astype("float32")))
     assert np.abs(first[:4].astype(int) - const.astype(int)).max() > 2  # fresh maps, not the stored ones
+
+
+def test_metrics_batches_draw_a_noise_map_per_image():
+    g = Generator(**TINY)
+    for layer in synthesis_noise_layers(g):
+        layer.noise_strength.assign(np.ones(layer.noise_strength.shape, "float32"))
+    for weight in g.mapping.weights:  # every z maps to the same w: only the noise tells images apart
+        weight.assign(np.zeros(weight.shape, "float32"))
+    images = next(_generated_batches(g, 4, 4, seed=3, progress=False)).astype(int)
+    assert all(np.abs(images[0] - image).max() > 2 for image in images[1:])

@@ -37,8 +37,10 @@ def _generated_batches(generator, num_images, batch_size, seed, progress, real_l
     """uint8 images in batches: Gaussian z, random noise, and classes drawn from `real_labels` as
     NVIDIA's metrics draw them from the dataset (uniform classes without `real_labels`).
 
-    The noise maps are drawn from `seed` too (fresh per batch, one map per layer for the whole batch,
-    as NVIDIA's metrics re-draw the stored maps) and passed explicitly, so results repeat.
+    The noise maps are drawn from `seed` too, one per image and layer as NVIDIA's metrics draw them
+    (`noise_mode='random'`), and passed explicitly, so results repeat. One map shared by a whole
+    batch would tie its images together: with 8 batches of 256, an emoji model's SWD ranged 19-33
+    over seeds, against 18.0-18.8 with a map per image.
     """
     rng = np.random.default_rng(seed)
     from keras_stylegan.networks.synthesis import synthesis_noise_layers  # TensorFlow loads here
@@ -53,7 +55,7 @@ def _generated_batches(generator, num_images, batch_size, seed, progress, real_l
         n = min(batch_size, num_images - start)
         z = rng.standard_normal([n, generator.z_dim]).astype(np.float32)
         labels = _generated_labels(rng, n, generator.num_classes, real_labels)
-        noise = [rng.standard_normal(shape).astype(np.float32)[None, :, :, None] for shape in noise_shapes]
+        noise = [rng.standard_normal((n, *shape, 1)).astype(np.float32) for shape in noise_shapes]
         yield to_uint8(generate(generator, z, labels=labels, noise_mode="const", batch_size=n,
                                 noise=noise or None))
 
