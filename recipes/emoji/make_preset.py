@@ -40,18 +40,31 @@ def update_card(card_path, preset_dir):
         f.write("\n")
 
 
-def fine_tuned_from(options, preset_dir):
-    """What a run (the dict of its `training_options.json`) was fine-tuned from, kept in the new metadata
-    so the whole training history stays with the model: the metadata of the preset this script replaces
-    (`--resume emoji`, or the preset's directory), or, for a run resumed from a snapshot of another run,
-    that run's part (kimg, hours, options) with what *it* was fine-tuned from, and so on down the chain.
-    `None` for anything else."""
+def _resume_path(resume, run_dir):
+    """The absolute path a run's `resume` names. `kstylegan train` records it as given, relative to the folder
+    the training ran in: tried from here, then from each folder above the run."""
+    if os.path.exists(resume):
+        return os.path.abspath(resume)
+    folder = os.path.dirname(os.path.abspath(run_dir))
+    while not os.path.exists(os.path.join(folder, resume)):
+        if os.path.dirname(folder) == folder:
+            return os.path.abspath(resume)
+        folder = os.path.dirname(folder)
+    return os.path.join(folder, resume)
+
+
+def fine_tuned_from(options, preset_dir, run_dir):
+    """What a run (the dict of its `training_options.json`, in `run_dir`) was fine-tuned from, kept in the new
+    metadata so the whole training history stays with the model: the metadata of the preset this script
+    replaces (`--resume emoji`, or the preset's directory), or, for a run resumed from a snapshot of another
+    run, that run's part (kimg, hours, options) with what *it* was fine-tuned from, and so on down the chain.
+    `None` for anything else (a zoo model, a pickle)."""
     resume = options.get("resume")
     names = {"emoji", "keras-stylegan-emoji-32", os.path.abspath(preset_dir)}
     path = os.path.join(preset_dir, "metadata.json")
     if resume is None:
         return None
-    resume_path = os.path.abspath(resume)
+    resume_path = _resume_path(resume, run_dir)
     if (resume in names or resume_path in names) and os.path.exists(path):
         # The preset may already hold a model made from this very run (packaged again), or from a later
         # run of its chain: then this run started from what that run's record was fine-tuned from.
@@ -61,6 +74,10 @@ def fine_tuned_from(options, preset_dir):
                 return record.get("fine_tuned_from")
             record = record.get("fine_tuned_from")
         return metadata
+    if not os.path.exists(resume_path) and "/" in resume and "://" not in resume:
+        # Packaging without the history would lose it silently.
+        raise SystemExit(f"error: {run_dir} was resumed from {resume!r}, not found from here nor from a folder "
+                         "above the run: run make_preset.py from the folder the training ran in")
     run = os.path.dirname(resume_path)
     options_path = os.path.join(run, "training_options.json")
     snapshots = {os.path.abspath(p): kimg for kimg, p in list_snapshots(run)} if os.path.isdir(run) else {}
@@ -70,7 +87,7 @@ def fine_tuned_from(options, preset_dir):
     kimg = float(snapshots[resume_path])
     part = {"run": os.path.basename(run), "snapshot": os.path.basename(resume), "kimg": kimg,
             "training_hours": round(training_seconds(run, kimg) / 3600, 2), "training_options": run_options}
-    return _add_base(part, fine_tuned_from(run_options, preset_dir))
+    return _add_base(part, fine_tuned_from(run_options, preset_dir, run))
 
 
 def _total(record, key):
@@ -139,7 +156,7 @@ def main():
     swd_reals = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)
     diversity = sample_diversity(g, reals, labels)
 
-    base = fine_tuned_from(options, args.out)
+    base = fine_tuned_from(options, args.out, args.run)
     how = "self-conditioning clusters of the run" if options.get("clusters") else "cluster_labels.py"
     conditioning = (f", conditioned on {g.num_classes} k-means clusters of the glyphs ({how}); "
                     f"seed s draws cluster s mod {g.num_classes}" if g.num_classes else "")

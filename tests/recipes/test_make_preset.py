@@ -61,10 +61,12 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
         target.writestr("dataset.json", json.dumps({"labels": [[n, int(c)] for n, c in zip(names, labels)]}))
 
     def fine_tune_and_package(outdir, resume):
+        monkeypatch.chdir(tmp_path)
         result = CliRunner().invoke(cli, [
             "train", "--data", str(labelled), "--cond", "--outdir", str(outdir), "--resume", str(resume),
             "--class-groups", "--batch", "4", "--mbstd", "2", "--kimg", "0.008", "--tick", "0.008", "--snap", "1"])
         assert result.exit_code == 0, result.output
+        monkeypatch.chdir(outdir)  # packaged from another folder than the one the training ran in
         monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(outdir), "--data", str(labelled),
                                           "--num", "12", "--out", str(tmp_path / "preset"), "--card", str(card)])
         load_recipe_script("emoji", "make_preset").main()
@@ -78,8 +80,9 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
     assert tuned["training_options"]["class_groups"]
 
     # A run resumed from a snapshot of that run keeps the chain: that run's part, then the preset before it.
+    # The resume path is relative, as recorded by `kstylegan train`, to the folder the training ran in.
     snapshot = sorted((tmp_path / "tuned").glob("network-snapshot-*"))[-1]
-    fine_tune_and_package(tmp_path / "tuned2", snapshot)
+    fine_tune_and_package(tmp_path / "tuned2", snapshot.relative_to(tmp_path))
     chained = json.load(open(tmp_path / "preset" / "metadata.json"))
     part = chained["fine_tuned_from"]
     assert (part["run"], part["snapshot"], part["kimg"]) == ("tuned", snapshot.name, tuned["kimg"])
@@ -90,3 +93,9 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
     # Packaged again (the preset now holds this run's model), the history is the same.
     load_recipe_script("emoji", "make_preset").main()
     assert json.load(open(tmp_path / "preset" / "metadata.json"))["fine_tuned_from"] == part
+    # A resume path that cannot be found is an error, not a history silently dropped.
+    options = json.load(open(tmp_path / "tuned2" / "training_options.json"))
+    shutil.move(tmp_path / "tuned", tmp_path / "moved")
+    with pytest.raises(SystemExit, match="was resumed from 'tuned/network-snapshot-"):
+        load_recipe_script("emoji", "make_preset").fine_tuned_from(options, str(tmp_path / "preset"),
+                                                                    str(tmp_path / "tuned2"))
