@@ -50,7 +50,7 @@ def report(args):
     from keras_stylegan.metrics import compute_metrics
     from keras_stylegan.metrics.swd import sliced_wasserstein_distance
     from keras_stylegan.sampling import to_uint8
-    from keras_stylegan.training.run import build_gan, list_snapshots, read_stats
+    from keras_stylegan.training.run import build_gan, list_snapshots, read_stats, run_labels
     from keras_stylegan.zoo import load
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,8 +59,12 @@ def report(args):
     runs = {loss: os.path.join(args.outdir, loss) for loss in args.losses}
     options = {loss: json.load(open(os.path.join(run, "training_options.json"))) for loss, run in runs.items()}
     first = options[args.losses[0]]
-    reals, _ = read_images(args.data, first["resolution"], channels=first["channels"])
-    reals = reals[np.random.RandomState(0).permutation(len(reals))[: args.num]]
+    reals, info = read_images(args.data, first["resolution"], channels=first["channels"])
+    # A conditional run (the `cpu` preset self-conditions on clusters) draws classes as the run saw them.
+    labels = run_labels(first, reals, info)
+    subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
+    reals, labels = reals[subset], (None if labels is None else labels[subset])
+    classes = None if labels is None else np.random.RandomState(3).choice(labels, 256)
     half = len(reals) // 2
     floor = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)["swd_avg"]
     print(f"data: {len(reals)} images at {first['resolution'][1]}x{first['resolution'][0]}, {first['channels']} "
@@ -83,8 +87,9 @@ def report(args):
                 g = build_gan(options[loss]).generator_ema
             else:
                 g = load(snapshots[loss][kimg])
-            swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1)["swd_avg"]
-            fakes = to_uint8(np.asarray(g(z, noise_mode="const")))
+            swd = compute_metrics(g, reals, "swd", num_images=len(reals), batch_size=256, seed=1,
+                                  real_labels=labels)["swd_avg"]
+            fakes = to_uint8(np.asarray(g(z, labels=classes, noise_mode="const")))
             ticks = [t for t in read_stats(runs[loss]) if t["kimg"] <= kimg + 0.5]  # snapshots round kimg
             seconds = sum(t["sec_per_tick"] for t in ticks)
             speed = f"{seconds / ticks[-1]['kimg']:.0f}" if kimg and ticks else "-"

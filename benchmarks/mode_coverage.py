@@ -67,7 +67,10 @@ def main():
     z = np.random.RandomState(1).randn(4096, 32).astype("float32")
     for kimg, snapshot in list_snapshots(args.outdir):
         g = load(snapshot)
-        fakes = np.concatenate([np.asarray(g(z[i: i + 512], noise_mode="const")) for i in range(0, len(z), 512)])
+        # The `cpu` preset self-conditions on equal-sized clusters: uniform classes draw them as the data has them.
+        classes = np.random.RandomState(2).randint(0, g.num_classes, len(z)) if g.num_classes else None
+        fakes = np.concatenate([np.asarray(g(z[i: i + 512], labels=None if classes is None else classes[i: i + 512],
+                                             noise_mode="const")) for i in range(0, len(z), 512)])
         modes = classify(np.clip((fakes + 1) * 127.5, 0, 255))
         counts = np.bincount(modes[modes >= 0], minlength=32)
         covered = counts[counts > 0]
