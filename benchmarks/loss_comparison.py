@@ -64,7 +64,6 @@ def report(args):
     labels = run_labels(first, reals, info)
     subset = np.random.RandomState(0).permutation(len(reals))[: args.num]
     reals, labels = reals[subset], (None if labels is None else labels[subset])
-    classes = None if labels is None else np.random.RandomState(3).choice(labels, 256)
     half = len(reals) // 2
     floor = sliced_wasserstein_distance(reals[:half], reals[half:], seed=0)["swd_avg"]
     print(f"data: {len(reals)} images at {first['resolution'][1]}x{first['resolution'][0]}, {first['channels']} "
@@ -79,6 +78,7 @@ def report(args):
     header = " | ".join(f"{loss} SWD | {loss} diversity | {loss} sec/kimg" for loss in args.losses)
     print(f"\n| kimg | {header} |\n|---|" + "---|---|---|" * len(args.losses))
     z = np.random.RandomState(2).randn(256, first["z_dim"]).astype("float32")
+    classes = None if labels is None else np.random.RandomState(3).choice(labels, len(z))
     for kimg in [0] + common:
         cells = []
         for loss in args.losses:

@@ -10,12 +10,16 @@ from keras_stylegan.sampling import compiled_synthesis, generate, map_seeds, noi
 TINY = dict(resolution=16, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=1)
 
 
-@pytest.fixture(scope="module")
-def generator():
+def _noisy_generator():
     g = Generator(**TINY)
     for layer in synthesis_noise_layers(g):  # noise strengths start at zero: make noise visible
         layer.noise_strength.assign(np.ones(layer.noise_strength.shape, "float32"))
     return g
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return _noisy_generator()
 
 
 def _stored(g):
@@ -68,9 +72,7 @@ def test_metrics_batches_repeat_and_leave_the_stored_maps(generator):
 
 
 def test_metrics_batches_draw_a_noise_map_per_image():
-    g = Generator(**TINY)
-    for layer in synthesis_noise_layers(g):
-        layer.noise_strength.assign(np.ones(layer.noise_strength.shape, "float32"))
+    g = _noisy_generator()  # not the shared fixture: its mapping is zeroed here
     for weight in g.mapping.weights:  # every z maps to the same w: only the noise tells images apart
         weight.assign(np.zeros(weight.shape, "float32"))
     images = next(_generated_batches(g, 4, 4, seed=3, progress=False)).astype(int)

@@ -35,7 +35,7 @@ def test_report_of_a_self_conditioned_run(tmp_path, monkeypatch, capsys):
                                       "--losses", "logistic", "--num", "12", "--report-only"])
     capsys.readouterr()
     module.main()
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 0 |") or line.startswith("| 0.008 |")]
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("| 0 |", "| 0.008 |"))]
     assert len(rows) == 2, rows
     for row in rows:
         swd, diversity = (float(cell) for cell in row.split("|")[2:4])
