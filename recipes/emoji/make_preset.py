@@ -135,7 +135,11 @@ def main():
     parser.add_argument("--out", default=PRESET)
     parser.add_argument("--card", default=CARD, help="zoo card to keep in step with the preset")
     args = parser.parse_args()
+    if not os.path.isdir(args.run):
+        raise SystemExit(f"error: --run {args.run!r} is not a folder")
     snapshots = dict((os.path.basename(path), kimg) for kimg, path in list_snapshots(args.run))
+    if not snapshots:
+        raise SystemExit(f"error: {args.run} has no network-snapshot-* folder")
     snapshot = args.snapshot or max(snapshots, key=snapshots.get)
     if snapshot not in snapshots:
         raise SystemExit(f"error: {args.run} has no snapshot {snapshot!r}: it has {sorted(snapshots)}")

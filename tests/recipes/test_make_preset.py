@@ -99,3 +99,14 @@ def test_make_preset_measures_a_self_conditioned_run(tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit, match="was resumed from 'tuned/network-snapshot-"):
         load_recipe_script("emoji", "make_preset").fine_tuned_from(options, str(tmp_path / "preset"),
                                                                     str(tmp_path / "tuned2"))
+
+
+def test_make_preset_names_a_missing_run_or_snapshot_in_one_line(tmp_path, monkeypatch):
+    script = load_recipe_script("emoji", "make_preset")
+    (tmp_path / "empty").mkdir()
+    for run, message in [(tmp_path / "nope", "is not a folder"), (tmp_path / "empty", "has no network-snapshot-")]:
+        monkeypatch.setattr(sys, "argv", ["make_preset.py", "--run", str(run), "--data", str(tmp_path / "data.zip"),
+                                          "--out", str(tmp_path / "preset")])
+        with pytest.raises(SystemExit, match=message):
+            script.main()
+    assert not (tmp_path / "preset").exists()
