@@ -304,8 +304,17 @@ class StyleGAN(keras.Model):
             learning_rate: learning rate of the default optimizers.
             d_learning_rate: the default D optimizer's, if it differs (StyleGAN3: 0.002, as NVIDIA;
                 otherwise `learning_rate`).
+            **kwargs: `keras.Model.compile`'s other arguments. `jit_compile` may only be `False`
+                (the default here, also for `"auto"`).
         """
-        super().compile(**kwargs)
+        # Keras' "auto" turns XLA on when a GPU is visible, and XLA cannot compile this step: the lazy
+        # regularizers and ADA run in `cond`s, and the shapes their second-order gradients need are
+        # only known at run time. NVIDIA's trainer does not use a compiler either.
+        jit_compile = kwargs.pop("jit_compile", False)
+        if jit_compile not in (False, "auto"):
+            raise ValueError(f"`jit_compile` must be False for StyleGAN training (XLA cannot compile its "
+                             f"regularized step). Received: {jit_compile!r}")
+        super().compile(jit_compile=False, **kwargs)
         lr = DEFAULT_LEARNING_RATE[self.architecture] if learning_rate is None else float(learning_rate)
         d_lr = self._d_learning_rate(learning_rate, d_learning_rate)
         self.g_optimizer = g_optimizer or self._adam(lr, self.g_reg_interval, "g_adam")

@@ -379,3 +379,15 @@ def test_kill_mid_run_then_resume_continues_from_last_checkpoint(tmp_path):
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)
+
+
+def test_training_never_asks_xla_even_where_keras_would(monkeypatch):
+    # With a GPU visible, Keras' jit_compile="auto" picks XLA, which cannot compile the regularized step
+    # (run-time shapes in the lazy R1's second-order gradients). Stand in for that machine's decision.
+    monkeypatch.setattr(StyleGAN, "_resolve_auto_jit_compile", lambda self: True)
+    gan = tiny_gan(r1_interval=1)
+    assert gan.jit_compile is False
+    gan.fit(images(8).astype("float32") / 127.5 - 1, batch_size=4, epochs=1, verbose=0)  # R1 and mbstd included
+    assert int(gan.nimg.numpy()) == 8
+    with pytest.raises(ValueError, match="jit_compile"):
+        gan.compile(jit_compile=True)
