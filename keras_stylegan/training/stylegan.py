@@ -307,19 +307,32 @@ class StyleGAN(keras.Model):
             **kwargs: `keras.Model.compile`'s other arguments. `jit_compile` may only be `False`
                 (the default here, also for `"auto"`).
         """
-        # Keras' "auto" turns XLA on when a GPU is visible, and XLA cannot compile this step: the lazy
-        # regularizers and ADA run in `cond`s, and the shapes their second-order gradients need are
-        # only known at run time. NVIDIA's trainer does not use a compiler either.
-        jit_compile = kwargs.pop("jit_compile", False)
-        if jit_compile not in (False, "auto"):
-            raise ValueError(f"`jit_compile` must be False for StyleGAN training (XLA cannot compile its "
-                             f"regularized step). Received: {jit_compile!r}")
+        self._refuse_xla(kwargs.pop("jit_compile", False))
         super().compile(jit_compile=False, **kwargs)
         lr = DEFAULT_LEARNING_RATE[self.architecture] if learning_rate is None else float(learning_rate)
         d_lr = self._d_learning_rate(learning_rate, d_learning_rate)
         self.g_optimizer = g_optimizer or self._adam(lr, self.g_reg_interval, "g_adam")
         self.d_optimizer = d_optimizer or self._adam(d_lr, self.d_reg_interval, "d_adam")
         self.build_optimizers()  # a distribution strategy cannot create slots inside the train step
+
+    # Keras' "auto" turns XLA on when a GPU is visible, and XLA cannot compile this step: the lazy
+    # regularizers and ADA run in `cond`s, and the shapes their second-order gradients need are only
+    # known at run time. NVIDIA's trainer does not use a compiler either. Training is therefore never
+    # compiled with XLA, whether asked in `compile` or by assigning `gan.jit_compile` later.
+    @staticmethod
+    def _refuse_xla(value):
+        if value not in (False, None, "auto"):
+            raise ValueError(f"`jit_compile` must be False for StyleGAN training (XLA cannot compile its "
+                             f"regularized step). Received: {value!r}")
+
+    @property
+    def jit_compile(self):
+        return False
+
+    @jit_compile.setter
+    def jit_compile(self, value):
+        self._refuse_xla(value)
+        self._jit_compile = False
 
     @property
     def g_reg_interval(self):

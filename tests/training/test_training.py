@@ -391,3 +391,6 @@ def test_training_never_asks_xla_even_where_keras_would(monkeypatch):
     assert int(gan.nimg.numpy()) == 8
     with pytest.raises(ValueError, match="jit_compile"):
         gan.compile(jit_compile=True)
+    with pytest.raises(ValueError, match="jit_compile"):
+        gan.jit_compile = True  # after compile, too
+    assert gan.jit_compile is False
