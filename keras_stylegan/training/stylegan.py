@@ -307,6 +307,7 @@ class StyleGAN(keras.Model):
             **kwargs: `keras.Model.compile`'s other arguments. `jit_compile` may only be `False`
                 (the default here, also for `"auto"`).
         """
+        # Checked here too, not only by the setter: Keras would resolve "auto" to True (GPU) first.
         self._refuse_xla(kwargs.pop("jit_compile", False))
         super().compile(jit_compile=False, **kwargs)
         lr = DEFAULT_LEARNING_RATE[self.architecture] if learning_rate is None else float(learning_rate)
