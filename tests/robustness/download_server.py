@@ -10,11 +10,34 @@ import re
 import threading
 
 import numpy as np
+import pytest
 
 from official_pickles import dumps, persistent_module
 
 HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Quota exceeded</title></head>"
                    b"<body>Too many users have viewed or downloaded this file recently.</body></html>\n")
+
+
+def digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh download cache for one test, retried without waiting (use with `usefixtures` or by name)."""
+    from keras_stylegan.zoo import download as download_module
+
+    monkeypatch.setenv("KERAS_STYLEGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(download_module, "RETRY_BACKOFF_SECONDS", 0.0)
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def server():
+    """A `FileServer` of `model_bytes(seed=0)`, closed after the test."""
+    file_server = FileServer(model_bytes(seed=0))
+    yield file_server
+    file_server.close()
 
 
 def model_bytes(seed=0, size=100):

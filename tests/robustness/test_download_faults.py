@@ -4,7 +4,6 @@ For each fault: nothing is pinned in checksums.json, no corrupt file sits under 
 name, the error names the cache path and the ledger entry, and the good file downloads afterwards
 without editing anything by hand.
 """
-import hashlib
 import io
 import json
 import os
@@ -19,30 +18,13 @@ from click.testing import CliRunner
 
 from keras_stylegan.cli.main import cli
 from keras_stylegan.zoo import ModelCard, register, unregister
-from keras_stylegan.zoo import download as download_module
 from keras_stylegan.zoo.download import ChecksumError, DownloadError, download
-from robustness.download_server import HTML_ERROR_PAGE, FileServer, model_bytes
+from robustness.download_server import HTML_ERROR_PAGE, digest, model_bytes
 
 GOOD = model_bytes(seed=0)
 UPDATED = model_bytes(seed=1)  # the same model re-uploaded with other weights: same length, other bytes
 
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_STYLEGAN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(download_module, "RETRY_BACKOFF_SECONDS", 0.0)
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def server():
-    server = FileServer(GOOD)
-    yield server
-    server.close()
-
-
-def digest(data):
-    return hashlib.sha256(data).hexdigest()
+pytestmark = pytest.mark.usefixtures("cache")  # every test gets its own cache
 
 
 def pins(cache):

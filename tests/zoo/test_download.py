@@ -3,7 +3,6 @@
 The bad responses seen in the wild (error pages with 200, empty or cut-short bodies, files that
 change between two requests) are in tests/robustness/test_download_faults.py.
 """
-import hashlib
 import json
 import os
 import re
@@ -11,7 +10,6 @@ import socket
 
 import pytest
 
-from keras_stylegan.zoo import download as download_module
 from keras_stylegan.zoo.download import (
     ChecksumError,
     DownloadError,
@@ -21,27 +19,11 @@ from keras_stylegan.zoo.download import (
     model_file_problem,
     sha256_of,
 )
-from robustness.download_server import HTML_ERROR_PAGE, FileServer, model_bytes
+from robustness.download_server import HTML_ERROR_PAGE, digest, model_bytes
 
 CONTENT = model_bytes(seed=0)
 
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_STYLEGAN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(download_module, "RETRY_BACKOFF_SECONDS", 0.0)
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def server():
-    server = FileServer(CONTENT)
-    yield server
-    server.close()
-
-
-def digest(data):
-    return hashlib.sha256(data).hexdigest()
+pytestmark = pytest.mark.usefixtures("cache")  # every test gets its own cache
 
 
 def ledger(cache):
